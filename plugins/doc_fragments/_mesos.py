@@ -1,0 +1,92 @@
+# Copyright (c) mesos.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this doc fragment is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+
+    # Documents mesos_connection_argspec() in plugins/module_utils/_argspec.py; change both together.
+    DOCUMENTATION = r"""
+options:
+  master_url:
+    description:
+      - One or more base URLs of the Mesos masters, such as V(http://m1:5050).
+      - The module finds the leading master itself by asking C(/master/redirect) of these masters in order,
+        so a list of all masters (or any one of them, leader or standby) is enough.
+      - A URL without a scheme gets V(http://).
+      - If not set, the value of the environment variable E(MESOS_MASTER_URL) is used (comma separated).
+    type: list
+    elements: str
+    required: true
+    aliases: [masters]
+    version_added: 1.0.0
+  principal:
+    description:
+      - Principal for HTTP Basic authentication.
+      - Needed when the masters run with C(--authenticate_http_readonly); later builds of the allocator module
+        forward these credentials to the master's own C(/master/state) to check for the leader.
+      - If not set, the value of the environment variable E(MESOS_PRINCIPAL) is used.
+    type: str
+    aliases: [url_username]
+    version_added: 1.0.0
+  secret:
+    description:
+      - Secret (password) of O(principal).
+      - If not set, the value of the environment variable E(MESOS_SECRET) is used.
+    type: str
+    aliases: [url_password]
+    version_added: 1.0.0
+  validate_certs:
+    description:
+      - Verify the masters' TLS certificates. Set to V(false) only for test clusters.
+    type: bool
+    default: true
+    version_added: 1.0.0
+  ca_path:
+    description:
+      - PEM file with the CA certificate(s) to verify the masters' certificates against, instead of the
+        system's trust store.
+    type: path
+    version_added: 1.0.0
+  client_cert:
+    description:
+      - PEM file with a client certificate (and, without O(client_key), its key) for mutual TLS.
+    type: path
+    version_added: 1.0.0
+  client_key:
+    description:
+      - PEM file with the private key of O(client_cert).
+    type: path
+    version_added: 1.0.0
+  timeout:
+    description:
+      - Seconds to wait for the answer to one HTTP request.
+    type: float
+    default: 10
+    version_added: 1.0.0
+  leader_timeout:
+    description:
+      - Seconds to keep looking for a leading master while the masters answer C(503 No leader elected),
+        refuse connections or do not answer.
+      - The same bound applies when the leader is lost in the middle of the task.
+      - V(0) asks each master once.
+    type: float
+    default: 30
+    version_added: 1.0.0
+requirements:
+  - requests
+notes:
+  - >-
+    Which hosts get the credentials: the module sends O(principal) and O(secret) only to the scheme, host and port
+    of the URLs in O(master_url), and to the leader that one of those masters names in its C(/master/redirect)
+    answer. It never follows a redirect by itself: a C(307) from any other endpoint only makes it ask the
+    configured masters for the leader again. A redirect from V(https) to V(http) is refused.
+  - >-
+    Requests are retried a bounded number of times: refused connections, timeouts and the HTTP status codes
+    408, 429, 502, 503 and 504 (honouring C(Retry-After)).
+"""

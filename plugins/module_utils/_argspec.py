@@ -1,0 +1,94 @@
+# Copyright (c) mesos.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""Composable argument specs.
+
+The connection options live in one place (``mesos_connection_argspec``) and are documented by the
+``mesos.maintenance._mesos`` doc fragment; the wait options (``WAIT_ARGSPEC``) by ``mesos.maintenance._wait``.
+Change a spec and its fragment together.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback
+
+
+class ArgumentSpec(object):
+    """An argument spec plus its constraint lists, which can be merged and then turned into a module."""
+
+    def __init__(self, argument_spec=None, mutually_exclusive=None, required_together=None,
+                 required_one_of=None, required_if=None, required_by=None):
+        self.argument_spec = copy.deepcopy(argument_spec or {})
+        self.mutually_exclusive = list(mutually_exclusive or [])
+        self.required_together = list(required_together or [])
+        self.required_one_of = list(required_one_of or [])
+        self.required_if = list(required_if or [])
+        self.required_by = dict(required_by or {})
+
+    def update_argspec(self, **kwargs):
+        self.argument_spec.update(copy.deepcopy(kwargs))
+        return self
+
+    def merge(self, other):
+        self.argument_spec.update(copy.deepcopy(other.argument_spec))
+        self.mutually_exclusive.extend(other.mutually_exclusive)
+        self.required_together.extend(other.required_together)
+        self.required_one_of.extend(other.required_one_of)
+        self.required_if.extend(other.required_if)
+        for key, value in other.required_by.items():
+            self.required_by[key] = value
+        return self
+
+    def create_ansible_module(self, module_class=AnsibleModule, **kwargs):
+        return module_class(
+            argument_spec=self.argument_spec,
+            mutually_exclusive=self.mutually_exclusive,
+            required_together=self.required_together,
+            required_one_of=self.required_one_of,
+            required_if=self.required_if,
+            required_by=self.required_by,
+            **kwargs
+        )
+
+
+def mesos_connection_argspec():
+    """The options every module that talks to a Mesos master has (fragment ``mesos.maintenance._mesos``)."""
+    return ArgumentSpec(
+        argument_spec=dict(
+            master_url=dict(type='list', elements='str', required=True, aliases=['masters'],
+                            fallback=(env_fallback, ['MESOS_MASTER_URL'])),
+            principal=dict(type='str', aliases=['url_username'], fallback=(env_fallback, ['MESOS_PRINCIPAL'])),
+            secret=dict(type='str', no_log=True, aliases=['url_password'],
+                        fallback=(env_fallback, ['MESOS_SECRET'])),
+            validate_certs=dict(type='bool', default=True),
+            ca_path=dict(type='path'),
+            client_cert=dict(type='path'),
+            client_key=dict(type='path', no_log=False),
+            timeout=dict(type='float', default=10.0),
+            leader_timeout=dict(type='float', default=30.0),
+        ),
+        required_together=[('principal', 'secret')],
+        required_by={'client_key': 'client_cert'},
+    )
+
+
+# Documented by the ``mesos.maintenance._wait`` fragment.
+WAIT_ARGSPEC = dict(
+    wait=dict(type='bool', default=False),
+    wait_timeout=dict(type='int', default=600),
+    wait_sleep=dict(type='float', default=5.0),
+)
+
+
+def agent_selection_argspec():
+    """The agents a module acts on or reports about."""
+    return ArgumentSpec(argument_spec=dict(
+        agent_id=dict(type='list', elements='str', aliases=['agent_ids']),
+        hostname=dict(type='list', elements='str', aliases=['hostnames']),
+    ))

@@ -1,0 +1,576 @@
+# Copyright (c) mesos.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""HTTP client for a Mesos cluster running the Offer Filtering Allocator module.
+
+What it does, and what it trusts:
+
+* **Leader discovery.** It asks ``/master/redirect`` of the configured masters, in order, until one answers
+  307 with a ``Location``. That ``Location`` is scheme-less (``//host:port``) and is resolved against the
+  scheme of the master that gave it. ``503`` (no leader elected yet), refused connections and timeouts are
+  retried across all masters until ``leader_timeout`` has passed; answers that cannot get better by waiting
+  (TLS failure, unknown host, 404) end the search at once when every master gave one.
+* **Everything else goes to the leader.** The ``0afdd8b`` build of the allocator module has no leader check:
+  a standby answers ``GET /allocator/filters`` with an empty list. Asking the leader first is what keeps the
+  modules right with that build.
+* **Redirects are never followed blindly.** Every request is sent with ``allow_redirects=False``. A 307 from
+  any endpoint other than ``/master/redirect`` means the leader moved: the client forgets the leader, asks
+  the configured masters again and retries, a bounded number of times. The ``Location`` of such a 307 is not
+  used (later builds of the module put the leader's IP from its pid there, which need not be a host we know).
+* **Credentials** (HTTP Basic) are only sent to the origins (scheme, host, port) listed in ``master_url`` and to
+  the leaders that a configured master named in its ``/master/redirect`` answer. A redirect from https to http
+  is refused, so credentials and filters never travel in clear text after the user asked for TLS.
+* **Retries** are bounded: connection errors and 408/429/502/503/504 are retried (``Retry-After`` honoured up
+  to a cap), never more than ``MAX_ATTEMPTS`` times per call and never past ``leader_timeout`` for leader loss.
+* **Errors** are ``MesosError`` with the method, URL, status and body, and a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import traceback
+
+from urllib.parse import urlsplit, urlunsplit
+
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import (
+    MesosError,
+    TransportError,
+    short_body,
+)
+
+REQUESTS_IMPORT_ERROR = None
+try:
+    import requests
+    import requests.exceptions
+    HAS_REQUESTS = True
+except ImportError:
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+    HAS_REQUESTS = False
+
+
+FILTERS_PATH = '/allocator/filters'
+REDIRECT_PATH = '/master/redirect'
+STATE_PATH = '/master/state'
+STATE_SUMMARY_PATH = '/master/state-summary'
+
+BUILD_0AFDD8B = '0afdd8b'
+BUILD_LATER = 'later'
+
+RETRY_STATUS = (408, 429, 502, 503, 504)
+REDIRECT_STATUS = (301, 302, 303, 307, 308)
+MAX_ATTEMPTS = 5           # attempts per call for transient failures
+MAX_LEADER_CHANGES = 3     # 307s (leader moved) followed per call
+MAX_READ_TIMEOUTS = 2      # attempts per call when the master accepts the connection but does not answer
+RETRY_AFTER_CAP = 10.0     # never sleep longer than this for one Retry-After
+DISCOVERY_PAUSE = 0.5      # pause between two rounds over all masters
+
+
+class MesosUrlError(MesosError):
+    pass
+
+
+def normalize_master_url(url):
+    """Turn a ``master_url`` item into ``scheme://host:port[/prefix]`` without a trailing slash."""
+    if not isinstance(url, str) or not url.strip():
+        raise MesosUrlError('master_url contains an empty entry')
+    url = url.strip()
+    if '://' not in url:
+        url = 'http://' + url
+    parts = urlsplit(url)
+    if parts.scheme not in ('http', 'https'):
+        raise MesosUrlError('master_url %r: only http and https are supported, not %r' % (url, parts.scheme))
+    if not parts.hostname:
+        raise MesosUrlError('master_url %r has no host name' % url)
+    try:
+        parts.port
+    except ValueError:
+        raise MesosUrlError('master_url %r has an invalid port' % url)
+    if parts.query or parts.fragment:
+        raise MesosUrlError('master_url %r must be a base URL without query or fragment' % url)
+    if parts.username or parts.password:
+        raise MesosUrlError('master_url %r: give credentials with principal and secret, not in the URL' % url)
+    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path.rstrip('/'), '', ''))
+
+
+def url_origin(url):
+    """(scheme, host, port) of a URL, with the default port filled in."""
+    parts = urlsplit(url)
+    port = parts.port
+    if port is None:
+        port = 443 if parts.scheme == 'https' else 80
+    return (parts.scheme, (parts.hostname or '').lower(), port)
+
+
+def resolve_location(base_url, location):
+    """Resolve the ``Location`` of a master's redirect against the URL of the master that sent it.
+
+    Mesos writes ``//host:port`` (no scheme); the scheme of ``base_url`` is used then. Returns the base URL of
+    the master named (scheme, host and port, no path). Raises ``MesosUrlError`` for a redirect from https to
+    http, a scheme other than http(s), or a Location without a host.
+    """
+    base = urlsplit(base_url)
+    if not location or not location.strip():
+        raise MesosUrlError('the master at %s answered a redirect without a Location' % base_url)
+    loc = urlsplit(location.strip())
+    scheme = loc.scheme or base.scheme
+    netloc = loc.netloc if loc.netloc else base.netloc
+    if scheme not in ('http', 'https'):
+        raise MesosUrlError('the master at %s redirected to %r, which is not an http(s) URL' % (base_url, location))
+    if base.scheme == 'https' and scheme != 'https':
+        raise MesosUrlError(
+            'the master at %s redirected to %r: refusing to go from https to http (credentials and filters '
+            'would travel unencrypted)' % (base_url, location))
+    if not urlsplit('%s://%s' % (scheme, netloc)).hostname:
+        raise MesosUrlError('the master at %s redirected to %r, which names no host' % (base_url, location))
+    return '%s://%s' % (scheme, netloc.lower())
+
+
+def _addresses(host, port):
+    try:
+        return set(info[4][0] for info in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
+    except (socket.error, UnicodeError):
+        return set([host])
+
+
+def same_master(url_a, url_b):
+    """Whether two URLs reach the same master (same port, and the host names share an address).
+
+    ``/master/redirect`` names the leader by hostname while ``master_url`` often uses an IP address.
+    """
+    scheme_a, host_a, port_a = url_origin(url_a)
+    scheme_b, host_b, port_b = url_origin(url_b)
+    if port_a != port_b:
+        return False
+    if host_a == host_b:
+        return True
+    return bool(_addresses(host_a, port_a) & _addresses(host_b, port_b))
+
+
+def parse_retry_after(value, default, cap=RETRY_AFTER_CAP):
+    """Seconds to wait from a ``Retry-After`` header (only the delta-seconds form), bounded by ``cap``."""
+    if value is None:
+        return min(default, cap)
+    try:
+        seconds = float(str(value).strip())
+    except ValueError:
+        return min(default, cap)
+    if seconds < 0:
+        seconds = 0.0
+    return min(seconds, cap)
+
+
+def describe_exception(exc):
+    """Classify a requests exception: (short text, transient?)."""
+    text = str(exc)
+    lowered = text.lower()
+    if isinstance(exc, requests.exceptions.SSLError):
+        reason = 'TLS handshake failed'
+        if 'certificate verify failed' in lowered or 'certificate_verify_failed' in lowered:
+            reason = 'TLS certificate verification failed'
+        elif 'hostname' in lowered and 'match' in lowered:
+            reason = 'TLS certificate does not match the host name'
+        return ('%s (%s); give the CA that signed the master certificate in ca_path, or set '
+                'validate_certs=false to skip verification (insecure)' % (reason, _last_reason(text)), False)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return 'connection timed out', True
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return 'no answer within the timeout', True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        dns_markers = ('name or service not known', 'nodename nor servname', 'temporary failure in name resolution',
+                       'failed to resolve', 'nameresolutionerror', 'no address associated with hostname',
+                       'getaddrinfo failed')
+        if any(marker in lowered for marker in dns_markers):
+            return 'host name cannot be resolved (DNS)', False
+        if 'connection refused' in lowered or 'errno 111' in lowered:
+            return 'connection refused (is mesos-master running and listening there?)', True
+        if 'remotedisconnected' in lowered or 'connection aborted' in lowered or 'connection reset' in lowered:
+            return 'connection closed by the master without an answer', True
+        return 'connection failed (%s)' % _last_reason(text), True
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                        requests.exceptions.MissingSchema)):
+        return 'invalid URL (%s)' % text, False
+    if isinstance(exc, (IOError, OSError)):
+        # e.g. a client_cert/ca_path file that cannot be read
+        return 'cannot set up the connection (%s)' % text, False
+    return '%s: %s' % (type(exc).__name__, text), False
+
+
+def _last_reason(text, limit=200):
+    text = text.strip()
+    if len(text) > limit:
+        text = '...' + text[-limit:]
+    return text
+
+
+def parse_json(response, method, url):
+    """The body of a response as JSON, or a ``MesosError`` that shows what came instead."""
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        raise MesosError('expected a JSON answer from %s %s (HTTP %s), got: %r'
+                         % (method, url, response.status_code, short_body(response.content, 120)),
+                         method=method, url=url, status=response.status_code, body=response.content)
+
+
+class MesosClientBase(object):
+    """The HTTP conversation with a Mesos cluster, independent of AnsibleModule.
+
+    Subclasses provide ``warn``. Errors are raised as ``MesosError``.
+    """
+
+    def __init__(self, params, sleep=None, clock=None):
+        if not HAS_REQUESTS:
+            raise MesosError('the Python library "requests" is required on the host that runs this module',
+                             exception=REQUESTS_IMPORT_ERROR)
+        self.params = params
+        self._sleep = sleep or time.sleep
+        self._clock = clock or time.monotonic
+        masters = []
+        for item in params.get('master_url') or []:
+            url = normalize_master_url(item)
+            if url not in masters:
+                masters.append(url)
+        if not masters:
+            raise MesosUrlError('master_url is empty: give at least one master URL such as http://m1:5050 '
+                                '(or set MESOS_MASTER_URL)')
+        self.masters = masters
+        self.timeout = float(params.get('timeout') or 10)
+        self.leader_timeout = max(0.0, float(params.get('leader_timeout') or 0))
+        self.principal = params.get('principal')
+        self.secret = params.get('secret')
+        self._auth = (self.principal, self.secret) if self.principal is not None else None
+        self._trusted = set(url_origin(m) for m in masters)
+        self.leader = None
+        self.build = None
+        self.request_count = 0
+        self._session = None
+
+    # --- hooks -------------------------------------------------------------------------------------------
+    def warn(self, msg):
+        raise NotImplementedError()
+
+    # --- transport ---------------------------------------------------------------------------------------
+    @property
+    def session(self):
+        if self._session is None:
+            session = requests.Session()
+            if self.params.get('validate_certs', True):
+                session.verify = self.params.get('ca_path') or True
+            else:
+                session.verify = False
+                try:
+                    import urllib3
+                    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+                except Exception:  # pragma: no cover - cosmetic only
+                    pass
+            if self.params.get('client_cert'):
+                if self.params.get('client_key'):
+                    session.cert = (self.params['client_cert'], self.params['client_key'])
+                else:
+                    session.cert = self.params['client_cert']
+            session.headers['User-Agent'] = 'mesos.maintenance (python-requests)'
+            session.headers['Accept'] = 'application/json'
+            self._session = session
+        return self._session
+
+    def is_trusted(self, url):
+        return url_origin(url) in self._trusted
+
+    def send(self, method, url, params=None, json_body=None):
+        """One HTTP request, no retries, no redirects. Raises ``TransportError`` when no answer came."""
+        headers = {}
+        data = None
+        if json_body is not None:
+            # Exactly "application/json": the allocator answers 415 to anything else, charset included.
+            data = json.dumps(json_body)
+            headers['Content-Type'] = 'application/json'
+        auth = self._auth if self._auth is not None and self.is_trusted(url) else None
+        self.request_count += 1
+        try:
+            return self.session.request(method, url, params=params, data=data, headers=headers, auth=auth,
+                                        timeout=self.timeout, allow_redirects=False)
+        except Exception as exc:  # requests raises many kinds; classify them all
+            text, transient = describe_exception(exc)
+            shown = url if not params else '%s?%s' % (url, '&'.join('%s=%s' % kv for kv in sorted(params.items())))
+            if 'timed out' in text or 'no answer' in text:
+                text = '%s (timeout=%ss)' % (text, self.timeout)
+            raise TransportError('%s %s: %s' % (method, shown, text), transient, method=method, url=shown)
+
+    # --- leader discovery --------------------------------------------------------------------------------
+    def discover_leader(self):
+        """Find the leading master through ``/master/redirect``; cache and return its base URL."""
+        deadline = self._clock() + self.leader_timeout
+        while True:
+            notes = []
+            only_permanent = True
+            for base in self.masters:
+                url = base + REDIRECT_PATH
+                try:
+                    response = self.send('GET', url)
+                except TransportError as exc:
+                    notes.append(exc.msg)
+                    only_permanent = only_permanent and not exc.transient
+                    continue
+                status = response.status_code
+                location = response.headers.get('Location')
+                if status in REDIRECT_STATUS and location:
+                    try:
+                        leader = resolve_location(base, location)
+                    except MesosUrlError as exc:
+                        notes.append(exc.msg)
+                        continue
+                    # Learned from a configured master: credentials may go there.
+                    self._trusted.add(url_origin(leader))
+                    self.leader = leader
+                    return leader
+                if status == 503:
+                    notes.append('GET %s: no leader elected (503)' % url)
+                    only_permanent = False
+                elif status == 404:
+                    notes.append('GET %s: 404, this does not look like a Mesos master' % url)
+                elif status in (401, 403):
+                    notes.append('GET %s: %s %s' % (url, status, short_body(response.content, 100) or ''))
+                elif status >= 500 or status in RETRY_STATUS:
+                    notes.append('GET %s: HTTP %s %s' % (url, status, short_body(response.content, 100) or ''))
+                    only_permanent = False
+                else:
+                    shown = short_body(response.content, 100) or ''
+                    notes.append('GET %s: unexpected HTTP %s %s' % (url, status, shown))
+            if only_permanent:
+                raise MesosError('cannot find the leading Mesos master: ' + '; '.join(notes))
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise MesosError('no leading Mesos master found within leader_timeout=%ss: %s'
+                                 % (_num(self.leader_timeout), '; '.join(notes)))
+            self._sleep(min(DISCOVERY_PAUSE, remaining))
+
+    def get_leader(self):
+        return self.leader or self.discover_leader()
+
+    # --- requests to the leader --------------------------------------------------------------------------
+    def leader_request(self, method, path, params=None, json_body=None):
+        """Send a request to the leader, following leader changes and retrying transient failures.
+
+        Returns the response for any status that retrying cannot change (2xx, 4xx, ...).
+        """
+        attempts = 0
+        leader_changes = 0
+        read_timeouts = 0
+        unavailable_since = None
+        while True:
+            leader = self.get_leader()
+            url = leader + path
+            attempts += 1
+            try:
+                response = self.send(method, url, params=params, json_body=json_body)
+            except TransportError as exc:
+                if not exc.transient or attempts >= MAX_ATTEMPTS:
+                    raise
+                if 'no answer' in exc.msg:
+                    read_timeouts += 1
+                    if read_timeouts >= MAX_READ_TIMEOUTS:
+                        raise
+                # The leader may have died: ask the configured masters again (bounded by leader_timeout).
+                self.leader = None
+                continue
+            status = response.status_code
+            if status in REDIRECT_STATUS:
+                if path == FILTERS_PATH:
+                    self.build = BUILD_LATER
+                leader_changes += 1
+                if leader_changes > MAX_LEADER_CHANGES:
+                    raise MesosError('%s %s keeps answering %s (leader moved %d times in one call); the masters '
+                                     'do not agree on a leader' % (method, url, status, leader_changes),
+                                     method=method, url=url, status=status, body=response.content)
+                self.leader = None
+                continue
+            if status == 503:
+                body = short_body(response.content, 200) or ''
+                if path == FILTERS_PATH and 'No leader elected' in body:
+                    self.build = BUILD_LATER
+                now = self._clock()
+                if unavailable_since is None:
+                    unavailable_since = now
+                if now - unavailable_since < self.leader_timeout:
+                    self._sleep(parse_retry_after(response.headers.get('Retry-After'), DISCOVERY_PAUSE))
+                    self.leader = None
+                    continue
+                raise self.unavailable_error(method, url, response)
+            if status in RETRY_STATUS and attempts < MAX_ATTEMPTS:
+                self._sleep(parse_retry_after(response.headers.get('Retry-After'), min(2 ** attempts * 0.25, 4)))
+                continue
+            return response
+
+    def unavailable_error(self, method, url, response):
+        """A 503 that did not go away. On later module builds the cause is often the credentials."""
+        body = short_body(response.content, 200) or ''
+        msg = '%s %s answered 503 %s for longer than leader_timeout=%ss' % (
+            method, url, body, _num(self.leader_timeout))
+        if 'No leader elected' in body and self.leader:
+            # /master/redirect named a leader, so an election is not what is missing. Later builds of the
+            # allocator module turn any failure of their internal /master/state request into this 503.
+            try:
+                probe = self.send('GET', self.leader + STATE_PATH)
+                if probe.status_code in (401, 403):
+                    msg += ('; the leader answers %s to GET %s with these credentials: the allocator module '
+                            'forwards them to its leader check, so set principal and secret for an account that '
+                            'may read /master/state' % (probe.status_code, STATE_PATH))
+                else:
+                    msg += '; a leader is known (%s), so the master may be failing over or unhealthy' % self.leader
+            except MesosError:
+                pass
+        return MesosError(msg, method=method, url=url, status=503, body=response.content)
+
+    def check_status(self, response, method, url, expected=(200,)):
+        """Raise a ``MesosError`` with a useful message unless the status is expected."""
+        status = response.status_code
+        if status in expected:
+            return
+        body = short_body(response.content, 200) or ''
+        where = '%s %s' % (method, url)
+        if status == 401:
+            if self._auth is None:
+                hint = 'the master requires HTTP authentication; set principal and secret'
+            else:
+                hint = 'the master rejected the credentials of principal %r' % self.principal
+            msg = '%s: 401 Unauthorized: %s' % (where, hint)
+        elif status == 403:
+            msg = '%s: 403 Forbidden: principal %r is not authorized for this request' % (where, self.principal)
+        elif status == 404 and FILTERS_PATH in url:
+            msg = ('%s: 404 Not Found: the offer filtering allocator module is not loaded on this master (check '
+                   'the --modules and --allocator=im_getty_mesos_OfferFilteringAllocator flags)' % where)
+        elif status == 415:
+            msg = '%s: 415 Unsupported Media Type: %s' % (where, body)
+        elif status == 400:
+            msg = '%s: 400 Bad Request: %s' % (where, body)
+        elif status >= 500:
+            msg = '%s: the master failed with HTTP %s: %s' % (where, status, body or '(empty body)')
+        else:
+            msg = '%s: unexpected HTTP %s: %s' % (where, status, body or '(empty body)')
+        raise MesosError(msg, method=method, url=url, status=status, body=response.content)
+
+    def get_json(self, path):
+        response = self.leader_request('GET', path)
+        url = self.leader + path if self.leader else path
+        self.check_status(response, 'GET', url)
+        return parse_json(response, 'GET', url)
+
+    # --- the allocator's filter endpoint --------------------------------------------------------------
+    def _filters_from(self, body, method, url):
+        if not isinstance(body, dict) or not isinstance(body.get('filters'), list):
+            raise MesosError('%s %s: the answer has no "filters" list (got %s); is this the offer filtering '
+                             'allocator module?' % (method, url, short_body(json.dumps(body), 120)),
+                             method=method, url=url)
+        result = []
+        for entry in body['filters']:
+            if not isinstance(entry, dict) or not isinstance(entry.get('agentId'), str):
+                raise MesosError('%s %s: unexpected filter entry %r' % (method, url, entry), method=method, url=url)
+            result.append({'agent_id': entry['agentId'], 'hostname': entry.get('hostname')})
+        return result
+
+    def get_filters(self):
+        """The filter list of the leader's allocator, as ``[{'agent_id', 'hostname'}]``."""
+        body = self.get_json(FILTERS_PATH)
+        return self._filters_from(body, 'GET', self.leader + FILTERS_PATH)
+
+    def add_filter(self, agent_id):
+        """POST a filter for one agent id; return the filter list the master answered with."""
+        if not isinstance(agent_id, str) or not agent_id:
+            # Never send anything but a non-empty string: a non-string value can crash a real master.
+            raise MesosError('refusing to send agent id %r: it must be a non-empty string' % (agent_id,))
+        response = self.leader_request('POST', FILTERS_PATH, json_body={'agentId': agent_id})
+        url = self.leader + FILTERS_PATH
+        self.check_status(response, 'POST', url)
+        return self._filters_from(parse_json(response, 'POST', url), 'POST', url)
+
+    def remove_filter(self, agent_id):
+        """DELETE the filter of one agent id.
+
+        Returns the filter list the master answered with, or ``None`` when the master says there was no
+        filter (404 ``No filter exists``), which happens when someone else removed it first.
+        """
+        if not isinstance(agent_id, str) or not agent_id:
+            raise MesosError('refusing to send agent id %r: it must be a non-empty string' % (agent_id,))
+        response = self.leader_request('DELETE', FILTERS_PATH, params={'agentId': agent_id})
+        url = '%s%s?agentId=%s' % (self.leader, FILTERS_PATH, agent_id)
+        if response.status_code == 404 and (short_body(response.content) or '').startswith('No filter exists'):
+            return None
+        self.check_status(response, 'DELETE', url)
+        return self._filters_from(parse_json(response, 'DELETE', url), 'DELETE', url)
+
+    def get_agents(self):
+        """Every registered agent from ``/master/state-summary`` (one request, task counts included)."""
+        body = self.get_json(STATE_SUMMARY_PATH)
+        slaves = body.get('slaves') if isinstance(body, dict) else None
+        if not isinstance(slaves, list):
+            raise MesosError('GET %s%s: the answer has no "slaves" list' % (self.leader, STATE_SUMMARY_PATH))
+        return slaves
+
+    def probe_build(self):
+        """Tell the module build by asking a standby master (one request); ``None`` when no standby is known.
+
+        A later build's standby redirects (307) or answers 503; a ``0afdd8b`` standby answers 200 with an empty list.
+        """
+        if self.build is not None:
+            return self.build
+        for base in self.masters:
+            if self.leader is None or same_master(base, self.leader):
+                continue
+            try:
+                response = self.send('GET', base + FILTERS_PATH)
+            except TransportError:
+                continue
+            if response.status_code in REDIRECT_STATUS or response.status_code == 503:
+                self.build = BUILD_LATER
+            elif response.status_code == 200:
+                self.build = BUILD_0AFDD8B
+            if self.build:
+                break
+        return self.build
+
+    def close(self):
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+def _num(value):
+    """Print 30.0 as 30."""
+    if float(value).is_integer():
+        return int(value)
+    return value
+
+
+class MesosModuleClient(MesosClientBase):
+    """The client bound to an AnsibleModule built from the connection spec plus the module's own spec."""
+
+    def __init__(self, argspec, supports_check_mode=True):
+        # Imported here so that the base client stays usable without AnsibleModule.
+        from ansible.module_utils.basic import missing_required_lib
+
+        from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import mesos_connection_argspec
+
+        spec = mesos_connection_argspec().merge(argspec)
+        self.module = spec.create_ansible_module(supports_check_mode=supports_check_mode)
+        if not HAS_REQUESTS:
+            self.module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+        try:
+            super(MesosModuleClient, self).__init__(self.module.params)
+        except MesosError as exc:
+            exc.do_fail(self.module)
+
+    @property
+    def check_mode(self):
+        return self.module.check_mode
+
+    def warn(self, msg):
+        self.module.warn(msg)
+
+    def fail(self, msg, **kwargs):
+        self.module.fail_json(msg=msg, **kwargs)

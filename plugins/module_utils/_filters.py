@@ -1,0 +1,256 @@
+# Copyright (c) mesos.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""Pure logic of the offer filter modules: no HTTP, no AnsibleModule.
+
+Agents come from ``/master/state-summary`` (``slaves``), filters from ``/allocator/filters``; both are
+plain data here, so everything in this file can be tested with literals.
+"""
+
+from __future__ import annotations
+
+import math
+
+# Task states that keep an agent busy (the ones a drain waits for).
+ACTIVE_TASK_STATES = ('TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING')
+TASK_STATES = ACTIVE_TASK_STATES + (
+    'TASK_FINISHED', 'TASK_KILLED', 'TASK_FAILED', 'TASK_LOST', 'TASK_ERROR',
+    'TASK_DROPPED', 'TASK_UNREACHABLE', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR', 'TASK_UNKNOWN')
+
+
+class InputError(ValueError):
+    """Bad module input, found before anything was asked of or changed on the cluster."""
+
+
+class AgentIndex(object):
+    """Registered agents, by id and by hostname, in the master's order."""
+
+    def __init__(self, slaves):
+        self.by_id = {}
+        self.ids_by_hostname = {}
+        for slave in slaves:
+            if not isinstance(slave, dict) or not isinstance(slave.get('id'), str):
+                continue
+            self.by_id[slave['id']] = slave
+            self.ids_by_hostname.setdefault(slave.get('hostname'), []).append(slave['id'])
+
+    def __len__(self):
+        return len(self.by_id)
+
+    def hostname(self, agent_id):
+        slave = self.by_id.get(agent_id)
+        return slave.get('hostname') if slave else None
+
+    def is_active(self, agent_id):
+        """False for an agent whose connection to the master dropped (shown ``active: false``)."""
+        slave = self.by_id.get(agent_id)
+        return bool(slave.get('active', True)) if slave else True
+
+    def inactive_ids(self):
+        return [agent_id for agent_id, slave in self.by_id.items() if not slave.get('active', True)]
+
+
+def active_task_count(slave):
+    return sum(int(slave.get(state) or 0) for state in ACTIVE_TASK_STATES)
+
+
+def task_counts(slave):
+    return dict((state, int(slave.get(state) or 0)) for state in TASK_STATES if state in slave)
+
+
+def validate_names(values, option):
+    """The agent ids / hostnames the user gave: stripped, non-empty, duplicates dropped, order kept."""
+    result = []
+    for value in values or []:
+        if not isinstance(value, str) or not value.strip():
+            raise InputError('%s contains an empty entry' % option)
+        value = value.strip()
+        if value not in result:
+            result.append(value)
+    return result
+
+
+class Targets(object):
+    """The agents a task names, resolved against the master's agent list (and the filter list)."""
+
+    def __init__(self):
+        self.ids = []            # resolved agent ids, in the order asked
+        self.hostnames = {}      # agent id -> hostname
+        self.unknown = []        # human-readable names that match no agent
+        self.ambiguous = {}      # hostname -> [agent ids]
+
+    def add(self, agent_id, hostname):
+        if agent_id not in self.hostnames:
+            self.ids.append(agent_id)
+            self.hostnames[agent_id] = hostname
+
+
+def resolve_targets(agent_ids, hostnames, agents, filters):
+    """Resolve ids and hostnames to agent ids.
+
+    An id or hostname the master does not list, but the filter list does, still resolves (the
+    allocator is the authority on filters). A hostname that names two registered agents is ambiguous.
+    """
+    filter_hosts = dict((f['agent_id'], f.get('hostname')) for f in filters)
+    targets = Targets()
+    for agent_id in agent_ids:
+        if agent_id in agents.by_id:
+            targets.add(agent_id, agents.hostname(agent_id))
+        elif agent_id in filter_hosts:
+            targets.add(agent_id, filter_hosts[agent_id])
+        else:
+            targets.unknown.append('agent id %s' % agent_id)
+    for hostname in hostnames:
+        ids = agents.ids_by_hostname.get(hostname) or []
+        if not ids:
+            ids = [aid for aid, host in filter_hosts.items() if host == hostname]
+        if len(ids) == 1:
+            targets.add(ids[0], hostname)
+        elif len(ids) > 1:
+            targets.ambiguous[hostname] = sorted(ids)
+        else:
+            targets.unknown.append('hostname %s' % hostname)
+    return targets
+
+
+class Plan(object):
+    def __init__(self):
+        self.add = []                 # agent ids to POST
+        self.remove = []              # agent ids to DELETE
+        self.keep_disconnected = []   # filter entries left alone because the agent is disconnected
+
+    @property
+    def changed(self):
+        return bool(self.add or self.remove)
+
+
+def compute_plan(state, exclusive, targets, filters, agents):
+    """What to add and remove to get from ``filters`` to the wanted state.
+
+    A disconnected agent shows up in the filter list although nobody filtered it; removing that entry
+    would re-activate an agent that is gone, so such entries are never removed (``keep_disconnected``).
+    """
+    filtered = [f['agent_id'] for f in filters]
+    filtered_set = set(filtered)
+    wanted = set(targets.ids)
+    plan = Plan()
+    if state == 'present':
+        plan.add = [aid for aid in targets.ids if aid not in filtered_set]
+        candidates = [aid for aid in filtered if aid not in wanted] if exclusive else []
+    else:
+        candidates = [aid for aid in targets.ids if aid in filtered_set]
+    for aid in candidates:
+        if agents.is_active(aid):
+            plan.remove.append(aid)
+        else:
+            plan.keep_disconnected.append(aid)
+    return plan
+
+
+def parse_max_filtered(value):
+    """``max_filtered`` as ``(number, is_percent)``; ``None`` when not set."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InputError('max_filtered must be a number of agents or a percentage such as "20%%", not %r' % value)
+    if isinstance(value, int):
+        number, percent = value, False
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise InputError('max_filtered must be a whole number of agents, not %r' % value)
+        number, percent = int(value), False
+    elif isinstance(value, str):
+        text = value.strip()
+        percent = text.endswith('%')
+        if percent:
+            text = text[:-1].strip()
+        try:
+            number = float(text) if percent else int(text)
+        except ValueError:
+            raise InputError('max_filtered must be a number of agents or a percentage such as "20%%", not %r'
+                             % value)
+    else:
+        raise InputError('max_filtered must be a number of agents or a percentage such as "20%%", not %r' % value)
+    if number < 0 or (percent and number > 100):
+        raise InputError('max_filtered out of range: %r' % value)
+    return number, percent
+
+
+def max_filtered_limit(parsed, total_agents):
+    """The number of agents that may be unavailable, from ``parse_max_filtered``'s result."""
+    number, percent = parsed
+    if percent:
+        return int(math.floor(total_agents * number / 100.0 + 1e-9))
+    return int(number)
+
+
+def check_max_filtered(parsed, raw, plan, filters, agents):
+    """An error message if the plan would leave more than ``max_filtered`` agents unavailable, else None.
+
+    Unavailable means filtered or disconnected. Removals count in the plan's favour; nothing is refused
+    when the plan adds no filter.
+    """
+    if parsed is None or not plan.add:
+        return None
+    filtered = [f['agent_id'] for f in filters]
+    unavailable_now = []
+    for aid in filtered + agents.inactive_ids():
+        if aid not in unavailable_now:
+            unavailable_now.append(aid)
+    after = set(unavailable_now) | set(plan.add)
+    after -= set(plan.remove)
+    total = len(set(agents.by_id) | set(filtered))
+    limit = max_filtered_limit(parsed, total)
+    if len(after) <= limit:
+        return None
+    described = []
+    for aid in unavailable_now:
+        reason = 'disconnected' if not agents.is_active(aid) else 'filtered'
+        described.append('%s (%s, %s)' % (agents.hostname(aid) or '?', aid, reason))
+    return ('refusing to filter %s: %d of %d agents would be unavailable (filtered or disconnected), more than '
+            'max_filtered=%s allows (%d); nothing was changed. Already unavailable: %s'
+            % (', '.join(plan.add), len(after), total, raw, limit, ', '.join(described) or 'none'))
+
+
+def filter_lines(filters):
+    """The filter list as sorted text lines, for diff mode."""
+    lines = sorted('%s %s' % (f['agent_id'], f.get('hostname') or '') for f in filters)
+    return ''.join(line.rstrip() + '\n' for line in lines)
+
+
+def predict_filters(filters, plan, targets, agents):
+    """The filter list after the plan, for check mode."""
+    removed = set(plan.remove)
+    result = [dict(f) for f in filters if f['agent_id'] not in removed]
+    for aid in plan.add:
+        result.append({'agent_id': aid, 'hostname': targets.hostnames.get(aid) or agents.hostname(aid)})
+    return result
+
+
+def describe_agent(agent_id, hostname):
+    return '%s (%s)' % (hostname, agent_id) if hostname else agent_id
+
+
+def agent_report(slave, filtered_ids):
+    """One agent as offer_filter_info returns it."""
+    agent_id = slave['id']
+    active = bool(slave.get('active', True))
+    if agent_id in filtered_ids:
+        # A disconnected agent is deactivated by the master too: whether someone also filtered it is unknowable.
+        filtered = True if active else None
+    else:
+        filtered = False
+    return {
+        'agent_id': agent_id,
+        'hostname': slave.get('hostname'),
+        'active': active,
+        'filtered': filtered,
+        'active_tasks': active_task_count(slave),
+        'tasks': task_counts(slave),
+        'resources': slave.get('resources') or {},
+        'used_resources': slave.get('used_resources') or {},
+    }

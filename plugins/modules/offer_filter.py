@@ -1,0 +1,498 @@
+#!/usr/bin/python
+# Copyright (c) mesos.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: offer_filter
+short_description: Stop or resume resource offers for Mesos agents through the Offer Filtering Allocator
+version_added: 1.0.0
+description:
+  - Adds or removes filters in the C(/allocator/filters) endpoint of the Offer Filtering Allocator module
+    (C(im_getty_mesos_OfferFilteringAllocator)) of a Mesos master. A filtered agent gets no new offers, so no new
+    task lands on it (the Mesos counterpart of cordoning a Kubernetes node).
+  - With O(wait=true) the module also waits until the agents run no active task, the counterpart of draining.
+  - Finds the leading master itself and talks only to it. This is what keeps it right with build C(0afdd8b) of the
+    allocator module, whose standby masters answer with an empty filter list instead of redirecting.
+  - Idempotent. It reads the filters and the agents once, then sends only the C(POST) and C(DELETE) requests that
+    are needed, over one keep-alive connection, and checks each change in the filter list the master answers with.
+    It never uses C(PUT), which does nothing on build C(0afdd8b) and re-activates disconnected agents on later
+    builds.
+  - Agents can be named by id or by hostname; a filter added by hostname is recognised when asked for by id, and the
+    other way round. Every name is resolved against the master's agent list before anything changes.
+  - An agent whose connection to the master dropped shows up in the filter list although nobody filtered it. The
+    module never removes such an entry (the agent would get offers the moment it comes back) and warns about it.
+  - Filters live in the leader's memory on build C(0afdd8b) and are lost on a master failover or when the agent
+    re-registers. With O(wait=true) the module puts such lost filters back while it waits and counts them in
+    RV(reasserted).
+author:
+  - mesos.maintenance maintainers (@mesos-maintenance)
+extends_documentation_fragment:
+  - mesos.maintenance._mesos
+  - mesos.maintenance._wait
+  - mesos.maintenance._attributes
+  - mesos.maintenance._attributes.actiongroup_mesos
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - The diff shows the filter list (agent id and hostname, one per line) before and after.
+  idempotent:
+    support: full
+options:
+  agent_id:
+    description:
+      - Ids of the agents, as shown in C(/master/state), for example V(7532e174-d91a-49c4-85e6-389ea9fd73c3-S0).
+      - With O(state=present) an id the master does not know is an error, and nothing is changed for the other agents.
+      - With O(state=absent) an id the master does not know has nothing to remove (a warning says so).
+    type: list
+    elements: str
+    aliases: [agent_ids]
+    version_added: 1.0.0
+  hostname:
+    description:
+      - Hostnames of the agents, as the agents registered them.
+      - A hostname that names two registered agents (an agent that came back with a new id while the old one is still
+        listed) is an error that lists both ids; use O(agent_id) then.
+      - Can be combined with O(agent_id); an agent named both ways is handled once.
+    type: list
+    elements: str
+    aliases: [hostnames]
+    version_added: 1.0.0
+  state:
+    description:
+      - V(present) filters the agents (they get no new offers); V(absent) removes their filters.
+    type: str
+    choices: [present, absent]
+    default: present
+    version_added: 1.0.0
+  exclusive:
+    description:
+      - Only with O(state=present). Also remove every filter of an agent that is not listed, so that the
+        listed agents are exactly the filtered ones.
+      - With no O(agent_id) and no O(hostname) this removes all filters.
+      - Entries of disconnected agents are kept, see the description.
+    type: bool
+    default: false
+    version_added: 1.0.0
+  max_filtered:
+    description:
+      - Only with O(state=present). Refuse, before changing anything, to add filters that would leave more than
+        this many agents unavailable (filtered or disconnected) in the cluster.
+      - A whole number of agents such as V(3), or a percentage of the registered agents such as V("20%")
+        (rounded down).
+      - The error names the agents that are already unavailable.
+      - Removing filters is never refused.
+    type: raw
+    version_added: 1.0.0
+  wait:
+    description:
+      - Only with O(state=present). Wait until the listed agents run no active task (states C(TASK_STAGING),
+        C(TASK_STARTING), C(TASK_RUNNING) and C(TASK_KILLING)), checking once every O(wait_sleep) seconds with one
+        C(/master/state-summary) and one C(/allocator/filters) request for all agents.
+      - While waiting, a filter that disappears (master failover, agent re-registration) is added again and counted in
+        RV(reasserted), a change of leader is followed, and an agent that came back with a new id is found again by
+        its hostname.
+      - Not done in check mode; RV(active_tasks) then shows the current counts.
+seealso:
+  - module: mesos.maintenance.offer_filter_info
+    description: Read the filters and the agents' state and task counts.
+  - name: Offer Filtering Allocator module
+    description: The Mesos allocator module whose endpoint this module uses.
+    link: https://github.com/gettyimages/mesos_offer_filtering_allocator_module
+"""
+
+EXAMPLES = r"""
+- name: Stop offers to two agents (cordon)
+  mesos.maintenance.offer_filter:
+    master_url:
+      - http://m1.example.com:5050
+      - http://m2.example.com:5050
+      - http://m3.example.com:5050
+    hostname:
+      - agent-1.example.com
+      - agent-2.example.com
+
+- name: Drain a rack, refusing to take out more than a fifth of the cluster
+  mesos.maintenance.offer_filter:
+    master_url: "{{ mesos_masters }}"
+    hostname: "{{ groups['rack_a'] }}"
+    max_filtered: "20%"
+    wait: true
+    wait_timeout: 1800
+    wait_sleep: 10
+  register: drain
+
+- name: Show what is still running if the drain timed out
+  ansible.builtin.debug:
+    var: drain.active_tasks
+  when: drain is failed
+
+- name: Resume offers (uncordon) by agent id
+  mesos.maintenance.offer_filter:
+    master_url: https://m1.example.com:5050
+    ca_path: /etc/pki/mesos-ca.pem
+    principal: ops
+    secret: "{{ vault_mesos_secret }}"
+    agent_id: 7532e174-d91a-49c4-85e6-389ea9fd73c3-S0
+    state: absent
+
+- name: Make the filter list exactly these agents, removing all others
+  mesos.maintenance.offer_filter:
+    master_url: http://m1.example.com:5050
+    hostname: [agent-7.example.com]
+    exclusive: true
+
+- name: Clear every filter
+  mesos.maintenance.offer_filter:
+    master_url: http://m1.example.com:5050
+    exclusive: true
+
+- name: Set the connection once for all modules of the collection
+  module_defaults:
+    group/mesos.maintenance.mesos:
+      master_url: "{{ mesos_masters }}"
+      principal: ops
+      secret: "{{ vault_mesos_secret }}"
+  block:
+    - name: Drain
+      mesos.maintenance.offer_filter:
+        hostname: "{{ inventory_hostname }}"
+        wait: true
+      delegate_to: localhost
+"""
+
+RETURN = r"""
+filters:
+  description: The filter list of the leading master after the task (in check mode, as it would be).
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    agent_id:
+      description: Id of the filtered agent.
+      type: str
+      returned: always
+      sample: 7532e174-d91a-49c4-85e6-389ea9fd73c3-S0
+    hostname:
+      description: Hostname of the filtered agent.
+      type: str
+      returned: always
+      sample: agent-1.example.com
+  sample: [{"agent_id": "7532e174-d91a-49c4-85e6-389ea9fd73c3-S0", "hostname": "agent-1.example.com"}]
+added:
+  description:
+    - Ids of the agents whose filter was added (in check mode, would be added).
+    - Also returned on failure, with the agents done before the failure.
+  returned: always
+  type: list
+  elements: str
+  sample: [7532e174-d91a-49c4-85e6-389ea9fd73c3-S0]
+removed:
+  description:
+    - Ids of the agents whose filter was removed (in check mode, would be removed).
+    - Also returned on failure, with the agents done before the failure.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+pending:
+  description: On failure in the middle of the changes, the ids of the agents not yet changed.
+  returned: failure
+  type: list
+  elements: str
+  sample: [0b1cb3d1-2a48-4a56-9d43-4e6e40c8a4d5-S3]
+kept_disconnected:
+  description: Filter entries of disconnected agents that the module left in place instead of removing them.
+  returned: success
+  type: list
+  elements: str
+  sample: []
+reasserted:
+  description: How many times a filter that disappeared while waiting was added again.
+  returned: when O(wait=true)
+  type: int
+  sample: 1
+active_tasks:
+  description: Active tasks (staging, starting, running, killing) per listed agent id at the end of the task.
+  returned: when O(wait=true)
+  type: dict
+  sample: {"7532e174-d91a-49c4-85e6-389ea9fd73c3-S0": 0}
+waited:
+  description: Seconds spent waiting for the tasks to end.
+  returned: when O(wait=true)
+  type: float
+  sample: 12.5
+leader:
+  description: Base URL of the leading master the module talked to.
+  returned: when a leader was found
+  type: str
+  sample: http://m2.example.com:5050
+build:
+  description:
+    - Which build of the allocator module the leader runs, V(0afdd8b) or V(later), when the answers showed it;
+      otherwise V(null). M(mesos.maintenance.offer_filter_info) asks a standby to tell.
+  returned: success
+  type: str
+  sample: later
+actions:
+  description: What the module did (or would do in check mode), one line per change.
+  returned: success
+  type: list
+  elements: str
+  sample: ["added filter for agent-1.example.com (7532e174-d91a-49c4-85e6-389ea9fd73c3-S0)"]
+requests:
+  description: Number of HTTP requests the module sent.
+  returned: always
+  type: int
+  sample: 4
+"""
+
+import time
+
+from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import (
+    WAIT_ARGSPEC,
+    agent_selection_argspec,
+)
+from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
+from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
+    AgentIndex,
+    InputError,
+    active_task_count,
+    check_max_filtered,
+    compute_plan,
+    describe_agent,
+    filter_lines,
+    parse_max_filtered,
+    predict_filters,
+    resolve_targets,
+    validate_names,
+)
+
+
+class OfferFilterManager(object):
+
+    def __init__(self, client):
+        self.client = client
+        self.params = client.module.params
+        self.state = self.params['state']
+        self.added = []
+        self.removed = []
+        self.pending = []
+        self.actions = []
+        self.reasserted = 0
+
+    def fail(self, msg, **kwargs):
+        raise MesosError(msg, **kwargs)
+
+    def validate(self):
+        self.agent_ids = validate_names(self.params['agent_id'], 'agent_id')
+        self.hostnames = validate_names(self.params['hostname'], 'hostname')
+        self.max_filtered = parse_max_filtered(self.params['max_filtered'])
+        named = self.agent_ids or self.hostnames
+        if self.state == 'absent':
+            for option in ('exclusive', 'max_filtered'):
+                if self.params[option] not in (None, False):
+                    raise InputError('%s applies to state=present only' % option)
+            if not named:
+                raise InputError('state=absent needs agent_id or hostname (to remove every filter, use '
+                                 'state=present with exclusive=true and no agents)')
+            if self.params['wait']:
+                self.client.warn('wait applies to state=present only; it was ignored')
+        elif not named and not self.params['exclusive']:
+            raise InputError('name the agents with agent_id or hostname (or set exclusive=true to remove every '
+                             'filter)')
+        if self.params['wait_timeout'] < 0 or self.params['wait_sleep'] < 0:
+            raise InputError('wait_timeout and wait_sleep must not be negative')
+
+    def run(self):
+        self.validate()
+        client = self.client
+        client.get_leader()
+        agents = AgentIndex(client.get_agents())
+        before = client.get_filters()
+        targets = resolve_targets(self.agent_ids, self.hostnames, agents, before)
+        if targets.ambiguous:
+            self.fail('; '.join('hostname %s names %d registered agents (%s): use agent_id to say which'
+                                % (host, len(ids), ', '.join(ids)) for host, ids in targets.ambiguous.items())
+                      + '; nothing was changed')
+        if targets.unknown:
+            if self.state == 'present':
+                self.fail('unknown agent(s): %s; the master at %s lists %d agents; nothing was changed'
+                          % (', '.join(targets.unknown), client.leader, len(agents)))
+            client.warn('not registered with the master, nothing to remove: %s' % ', '.join(targets.unknown))
+
+        plan = compute_plan(self.state, self.params['exclusive'], targets, before, agents)
+        for aid in plan.keep_disconnected:
+            client.warn('agent %s is disconnected: it shows in the filter list because the master deactivated it, '
+                        'and its entry was left in place (removing it would hand out offers for an agent that '
+                        'is gone)' % describe_agent(aid, agents.hostname(aid)))
+        if self.state == 'present':
+            for aid in targets.ids:
+                if aid not in plan.add and not agents.is_active(aid):
+                    client.warn('agent %s is disconnected: it shows as filtered only because it is disconnected; '
+                                'the filter may not survive its re-registration (wait=true puts it back)'
+                                % describe_agent(aid, targets.hostnames.get(aid)))
+        error = check_max_filtered(self.max_filtered, self.params['max_filtered'], plan, before, agents)
+        if error:
+            self.fail(error)
+
+        self.pending = list(plan.add) + list(plan.remove)
+        after = before
+        if client.check_mode:
+            after = predict_filters(before, plan, targets, agents)
+            self.added = list(plan.add)
+            self.removed = list(plan.remove)
+            self.pending = []
+            for aid in plan.add:
+                self.actions.append('would add filter for %s' % describe_agent(aid, targets.hostnames.get(aid)))
+            for aid in plan.remove:
+                self.actions.append('would remove filter for %s' % describe_agent(aid, agents.hostname(aid)))
+        else:
+            after = self.apply(plan, targets, agents, after)
+
+        result = dict(
+            changed=plan.changed,
+            filters=after,
+            added=self.added,
+            removed=self.removed,
+            kept_disconnected=plan.keep_disconnected,
+            actions=self.actions,
+        )
+        if not plan.changed:
+            result['msg'] = 'the filters are already as requested'
+        elif client.check_mode:
+            result['msg'] = 'check mode: %d filter(s) would be added and %d removed' % (len(plan.add),
+                                                                                        len(plan.remove))
+        else:
+            result['msg'] = '%d filter(s) added and %d removed' % (len(self.added), len(self.removed))
+        if client.module._diff:
+            result['diff'] = dict(before=filter_lines(before), after=filter_lines(after),
+                                  before_header='%s%s (before)' % (client.leader, '/allocator/filters'),
+                                  after_header='%s%s (after)' % (client.leader, '/allocator/filters'))
+        if self.state == 'present' and self.params['wait']:
+            waited, filters = self.wait(targets, agents)
+            result.update(waited)
+            if filters is not None:
+                result['filters'] = filters
+            if self.reasserted:
+                result['changed'] = True
+        return result
+
+    def apply(self, plan, targets, agents, current):
+        client = self.client
+        for aid in plan.add:
+            host = targets.hostnames.get(aid)
+            current = client.add_filter(aid)
+            if aid not in set(f['agent_id'] for f in current):
+                self.fail('POST /allocator/filters for %s answered 200 but the agent is not in the filter list the '
+                          'master returned; the filter was not applied' % describe_agent(aid, host))
+            self.added.append(aid)
+            self.pending.remove(aid)
+            self.actions.append('added filter for %s' % describe_agent(aid, host))
+        for aid in plan.remove:
+            host = agents.hostname(aid)
+            answer = client.remove_filter(aid)
+            if answer is None:
+                # 404 "No filter exists": somebody removed it between our read and this request.
+                self.pending.remove(aid)
+                self.actions.append('filter for %s was already gone' % describe_agent(aid, host))
+                current = [f for f in current if f['agent_id'] != aid]
+                continue
+            current = answer
+            if aid in set(f['agent_id'] for f in current):
+                self.fail('DELETE /allocator/filters for %s answered 200 but the agent is still in the filter list'
+                          % describe_agent(aid, host))
+            self.removed.append(aid)
+            self.pending.remove(aid)
+            self.actions.append('removed filter for %s' % describe_agent(aid, host))
+        return current
+
+    def wait(self, targets, agents):
+        """Poll until the listed agents run no active task, putting back filters that disappear."""
+        client = self.client
+        tracked = dict((aid, targets.hostnames.get(aid)) for aid in targets.ids)
+        counts = dict((aid, active_task_count(agents.by_id.get(aid, {}))) for aid in tracked)
+        if client.check_mode:
+            return dict(active_tasks=counts, reasserted=0, waited=0.0), None
+        start = time.monotonic()
+        timeout = self.params['wait_timeout']
+        sleep = self.params['wait_sleep']
+        filters = None
+        first = True
+        while True:
+            if not first:
+                # First poll reuses the agent list read before the changes.
+                agents = AgentIndex(client.get_agents())
+            first = False
+            self.follow_new_ids(tracked, agents)
+            filters = client.get_filters()
+            filtered = set(f['agent_id'] for f in filters)
+            for aid in list(tracked):
+                if aid in agents.by_id and aid not in filtered:
+                    filters = client.add_filter(aid)
+                    filtered = set(f['agent_id'] for f in filters)
+                    self.reasserted += 1
+                    self.actions.append('filter for %s had disappeared and was added again'
+                                        % describe_agent(aid, tracked[aid]))
+            counts = dict((aid, active_task_count(agents.by_id[aid])) for aid in tracked if aid in agents.by_id)
+            elapsed = time.monotonic() - start
+            busy = dict((aid, n) for aid, n in counts.items() if n)
+            if not busy:
+                return dict(active_tasks=counts, reasserted=self.reasserted, waited=round(elapsed, 3)), filters
+            if elapsed >= timeout:
+                self.fail('timed out after %ss waiting for the tasks on %d agent(s) to end: %s (the filters stay '
+                          'in place)' % (timeout, len(busy), ', '.join(
+                              '%s: %d active' % (describe_agent(aid, tracked[aid]), n) for aid, n in busy.items())),
+                          active_tasks=counts, reasserted=self.reasserted, waited=round(elapsed, 3),
+                          filters=filters)
+            time.sleep(max(0.0, min(sleep, timeout - elapsed)))
+
+    def follow_new_ids(self, tracked, agents):
+        """An agent that came back without its state has a new id: find it again by hostname."""
+        for aid, host in list(tracked.items()):
+            if aid in agents.by_id:
+                continue
+            ids = [i for i in agents.ids_by_hostname.get(host) or [] if i not in tracked]
+            del tracked[aid]
+            if len(ids) == 1:
+                tracked[ids[0]] = host
+                self.client.warn('agent %s re-registered as %s; following the new id'
+                                 % (describe_agent(aid, host), ids[0]))
+            else:
+                self.client.warn('agent %s is no longer registered; it is no longer waited for'
+                                 % describe_agent(aid, host))
+
+
+def main():
+    argspec = agent_selection_argspec()
+    argspec.update_argspec(
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        exclusive=dict(type='bool', default=False),
+        max_filtered=dict(type='raw'),
+        **WAIT_ARGSPEC
+    )
+    client = MesosModuleClient(argspec)
+    manager = OfferFilterManager(client)
+    try:
+        result = manager.run()
+    except InputError as exc:
+        client.fail(str(exc), added=[], removed=[], requests=client.request_count)
+    except MesosError as exc:
+        exc.do_fail(client.module, added=manager.added, removed=manager.removed, pending=manager.pending,
+                    reasserted=manager.reasserted, leader=client.leader, requests=client.request_count)
+    finally:
+        client.close()
+    result['leader'] = client.leader
+    result['build'] = client.build
+    result['requests'] = client.request_count
+    client.module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,229 @@
+#!/usr/bin/python
+# Copyright (c) mesos.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: offer_filter_info
+short_description: Read the offer filters and the agents of a Mesos cluster
+version_added: 1.0.0
+description:
+  - Returns the filter list of the leading master's Offer Filtering Allocator and, for every agent, whether it is
+    connected, whether it is filtered, and how many tasks it runs.
+  - Finds the leading master itself, like M(mesos.maintenance.offer_filter), and reads everything with three or four
+    requests, so it is cheap enough to poll in an C(until) loop.
+  - Never changes anything.
+author:
+  - mesos.maintenance maintainers (@mesos-maintenance)
+extends_documentation_fragment:
+  - mesos.maintenance._mesos
+  - mesos.maintenance._attributes
+  - mesos.maintenance._attributes.info_module
+  - mesos.maintenance._attributes.actiongroup_mesos
+options:
+  agent_id:
+    description:
+      - Only report these agents (by id). Without O(agent_id) and O(hostname), every agent is reported.
+    type: list
+    elements: str
+    aliases: [agent_ids]
+    version_added: 1.0.0
+  hostname:
+    description:
+      - Only report these agents (by hostname). Can be combined with O(agent_id).
+    type: list
+    elements: str
+    aliases: [hostnames]
+    version_added: 1.0.0
+seealso:
+  - module: mesos.maintenance.offer_filter
+    description: Add or remove the filters.
+"""
+
+EXAMPLES = r"""
+- name: Read the filters and the agents
+  mesos.maintenance.offer_filter_info:
+    master_url: [http://m1.example.com:5050, http://m2.example.com:5050]
+  register: cluster
+
+- name: List the filtered agents
+  ansible.builtin.debug:
+    msg: "{{ cluster.filters | map(attribute='hostname') | list }}"
+
+- name: Wait until an agent runs no task
+  mesos.maintenance.offer_filter_info:
+    master_url: http://m1.example.com:5050
+    hostname: agent-1.example.com
+  register: agent
+  until: agent.exists and agent.agents[0].active_tasks == 0
+  retries: 60
+  delay: 10
+
+- name: Fail when an agent is not registered
+  ansible.builtin.assert:
+    that: agent.exists
+    fail_msg: "not registered: {{ agent.missing }}"
+"""
+
+RETURN = r"""
+leader:
+  description: Base URL of the leading master.
+  returned: success
+  type: str
+  sample: http://m2.example.com:5050
+build:
+  description:
+    - Which build of the allocator module the masters run, V(0afdd8b) or V(later); V(null) when it cannot be told
+      (only the leader is in O(master_url)). Told from a standby master, which redirects on later builds and answers
+      with an empty list on C(0afdd8b).
+  returned: success
+  type: str
+  sample: 0afdd8b
+filters:
+  description: The filter list of the leading master (all of it, also when O(agent_id) or O(hostname) narrow RV(agents)).
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    agent_id:
+      description: Id of the agent.
+      type: str
+      returned: always
+      sample: 7532e174-d91a-49c4-85e6-389ea9fd73c3-S0
+    hostname:
+      description: Hostname of the agent.
+      type: str
+      returned: always
+      sample: agent-1.example.com
+exists:
+  description: Whether every agent asked for with O(agent_id) or O(hostname) is registered (V(true) when none was asked for).
+  returned: success
+  type: bool
+  sample: true
+missing:
+  description: The ids and hostnames asked for that no registered agent has.
+  returned: success
+  type: list
+  elements: str
+  sample: []
+agents:
+  description: The registered agents (or the ones asked for), in the master's order.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    agent_id:
+      description: Id of the agent.
+      type: str
+      returned: always
+      sample: 7532e174-d91a-49c4-85e6-389ea9fd73c3-S0
+    hostname:
+      description: Hostname of the agent.
+      type: str
+      returned: always
+      sample: agent-1.example.com
+    active:
+      description: Whether the agent is connected to the master.
+      type: bool
+      returned: always
+      sample: true
+    filtered:
+      description:
+        - V(true) when the agent is filtered, V(false) when not.
+        - V(null) for a disconnected agent in the filter list, which the master deactivates by itself, so whether it
+          was also filtered cannot be told.
+      type: bool
+      returned: always
+      sample: true
+    active_tasks:
+      description: Tasks in the states C(TASK_STAGING), C(TASK_STARTING), C(TASK_RUNNING) and C(TASK_KILLING).
+      type: int
+      returned: always
+      sample: 2
+    tasks:
+      description: Task counts by state, as the master reports them.
+      type: dict
+      returned: always
+      sample: {"TASK_RUNNING": 2, "TASK_FINISHED": 10}
+    resources:
+      description: The agent's total resources.
+      type: dict
+      returned: always
+      sample: {"cpus": 4.0, "mem": 15360.0, "disk": 100000.0, "ports": "[31000-32000]"}
+    used_resources:
+      description: Resources the agent's tasks use.
+      type: dict
+      returned: always
+      sample: {"cpus": 1.0, "mem": 1024.0}
+requests:
+  description: Number of HTTP requests the module sent.
+  returned: always
+  type: int
+  sample: 4
+"""
+
+from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import agent_selection_argspec
+from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
+from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
+    AgentIndex,
+    InputError,
+    agent_report,
+    validate_names,
+)
+
+
+def read_cluster(client):
+    params = client.module.params
+    agent_ids = validate_names(params['agent_id'], 'agent_id')
+    hostnames = validate_names(params['hostname'], 'hostname')
+    client.get_leader()
+    slaves = client.get_agents()
+    filters = client.get_filters()
+    client.probe_build()
+    filtered_ids = set(f['agent_id'] for f in filters)
+    missing = []
+    if agent_ids or hostnames:
+        index = AgentIndex(slaves)
+        wanted = set()
+        for aid in agent_ids:
+            if aid in index.by_id:
+                wanted.add(aid)
+            else:
+                missing.append(aid)
+        for host in hostnames:
+            ids = index.ids_by_hostname.get(host)
+            if ids:
+                wanted.update(ids)
+            else:
+                missing.append(host)
+        slaves = [s for s in slaves if s.get('id') in wanted]
+    return dict(
+        changed=False,
+        leader=client.leader,
+        build=client.build,
+        filters=filters,
+        agents=[agent_report(s, filtered_ids) for s in slaves if isinstance(s, dict) and 'id' in s],
+        exists=not missing,
+        missing=missing,
+    )
+
+
+def main():
+    client = MesosModuleClient(agent_selection_argspec())
+    try:
+        result = read_cluster(client)
+    except InputError as exc:
+        client.fail(str(exc), requests=client.request_count)
+    except MesosError as exc:
+        exc.do_fail(client.module, leader=client.leader, requests=client.request_count)
+    finally:
+        client.close()
+    result['requests'] = client.request_count
+    client.module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

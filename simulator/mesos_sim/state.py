@@ -1,0 +1,418 @@
+"""The cluster's shared model: masters, the elected leader, agents, frameworks, tasks and the
+leader's allocator.
+
+Everything here is plain data guarded by one lock; the HTTP layer renders it the way Mesos
+does. Names follow Mesos (agent = "slave" on the wire, as Mesos 1.x still writes it).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+# Task states a master counts as "active" (src/master/master.hpp, Framework::isActive...):
+# these occupy resources on an agent and keep it from being drained.
+ACTIVE_TASK_STATES = ("TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING")
+TERMINAL_TASK_STATES = ("TASK_FINISHED", "TASK_KILLED", "TASK_FAILED", "TASK_LOST", "TASK_ERROR")
+# The per-agent counters of /master/state-summary, in the order Mesos 1.x writes them
+# (src/master/http.cpp, SlaveSummaryWriter / summarizeSlave).
+SUMMARY_TASK_STATES = (
+    "TASK_STAGING",
+    "TASK_STARTING",
+    "TASK_RUNNING",
+    "TASK_KILLING",
+    "TASK_FINISHED",
+    "TASK_KILLED",
+    "TASK_FAILED",
+    "TASK_LOST",
+    "TASK_ERROR",
+)
+
+AGENT_RESOURCES = {"cpus": 8.0, "mem": 32768.0, "disk": 102400.0, "gpus": 0.0, "ports": "[31000-32000]"}
+TASK_RESOURCES = {"cpus": 0.5, "mem": 256.0, "disk": 0.0, "gpus": 0.0}
+
+
+@dataclass
+class Task:
+    id: str
+    name: str
+    framework_id: str
+    agent_id: str
+    state: str
+    started: float
+    duration: float | None
+    resources: dict = field(default_factory=lambda: dict(TASK_RESOURCES))
+
+
+@dataclass
+class Agent:
+    id: str
+    hostname: str
+    port: int
+    registered_time: float
+    connected: bool = True
+    reregistered_time: float | None = None
+    resources: dict = field(default_factory=lambda: dict(AGENT_RESOURCES))
+    tasks: dict = field(default_factory=dict)  # task id -> Task, active and terminal
+    counts: dict = field(default_factory=lambda: dict.fromkeys(SUMMARY_TASK_STATES, 0))
+
+    @property
+    def pid(self) -> str:
+        return f"slave(1)@127.0.0.1:{self.port}"
+
+    def active_tasks(self) -> list[Task]:
+        return [t for t in self.tasks.values() if t.state in ACTIVE_TASK_STATES]
+
+    def used(self) -> dict:
+        used = {"cpus": 0.0, "mem": 0.0, "disk": 0.0, "gpus": 0.0}
+        for task in self.active_tasks():
+            for key in used:
+                used[key] += task.resources.get(key, 0.0)
+        return used
+
+
+@dataclass
+class Framework:
+    id: str
+    name: str
+    registered_time: float
+    target_tasks: int = 0  # how many tasks its scheduler keeps running
+    task_duration: float | None = None
+    running: int = 0
+    completed: int = 0
+
+
+@dataclass
+class MasterInfo:
+    index: int
+    id: str
+    hostname: str
+    port: int
+    ip: str = "127.0.0.1"
+    alive: bool = False
+    start_time: float = 0.0
+
+    @property
+    def pid(self) -> str:
+        return f"master@{self.ip}:{self.port}"
+
+    @property
+    def address(self) -> str:
+        return f"{self.hostname}:{self.port}"
+
+
+class Allocator:
+    """The leading master's allocator: the agents it knows and which are deactivated.
+
+    A "filter" of the Offer Filtering Allocator is nothing but the hierarchical allocator's
+    deactivated flag (offer_filter_module.cpp calls deactivateSlave/activateSlave), so the master
+    deactivating a disconnected agent makes it show up as filtered (master.cpp, disconnect()).
+    """
+
+    def __init__(self):
+        self.agents: dict[str, str] = {}  # id -> hostname, in registration order
+        self.deactivated: dict[str, None] = {}  # ordered set of ids
+
+    def add(self, agent_id: str, hostname: str, active: bool = True):
+        self.agents[agent_id] = hostname
+        if active:
+            self.deactivated.pop(agent_id, None)
+        else:
+            self.deactivated[agent_id] = None
+
+    def remove(self, agent_id: str):
+        self.agents.pop(agent_id, None)
+        self.deactivated.pop(agent_id, None)
+
+    def activate(self, agent_id: str):
+        self.deactivated.pop(agent_id, None)
+
+    def deactivate(self, agent_id: str):
+        if agent_id in self.agents:
+            self.deactivated[agent_id] = None
+
+    def filters(self) -> list[dict]:
+        return [{"agentId": aid, "hostname": self.agents[aid]} for aid in self.deactivated]
+
+
+class ClusterState:
+    """What the masters share: the replicated registry (agents, frameworks) and the election."""
+
+    def __init__(
+        self,
+        masters: int,
+        build: str,
+        version: str,
+        persist: bool,
+        task_duration: float | None,
+        election_delay: float,
+        hostname: str = "localhost",
+    ):
+        self.lock = threading.RLock()
+        self.build = build
+        self.version = version
+        self.persist = persist
+        self.task_duration = task_duration
+        self.election_delay = election_delay
+        self.cluster_name = "mesos-sim"
+        self.masters = [MasterInfo(i, str(uuid.uuid4()), hostname, 0) for i in range(masters)]
+        self.leader: int | None = None
+        self.elected_time = 0.0
+        self.allocator = Allocator()  # replaced on each election: it lives in the leader's memory
+        self.persisted_filters: list[dict] | None = None  # the later build's ZooKeeper node
+        self.agents: dict[str, Agent] = {}
+        self.recovered: dict[str, Agent] = {}  # in the registry, not (yet) re-registered
+        self.removed: dict[str, Agent] = {}
+        self.frameworks: dict[str, Framework] = {}
+        self._agent_seq = itertools.count(0)
+        self._task_seq = itertools.count(1)
+        self._agent_port = itertools.count(5051)
+        self._agent_id_prefix = str(uuid.uuid4())
+        self._election_timer: threading.Timer | None = None
+        self.timed_tasks: dict[str, tuple[Agent, Task]] = {}
+
+    # --- agents -------------------------------------------------------------------------
+    def _new_agent_id(self) -> str:
+        # Agent ids are "<master id>-S<n>" (master.cpp, Master::newSlaveId).
+        return f"{self._agent_id_prefix}-S{next(self._agent_seq)}"
+
+    def add_agent(self, hostname: str | None = None) -> Agent:
+        with self.lock:
+            n = len(self.agents) + len(self.removed) + len(self.recovered) + 1
+            agent = Agent(
+                id=self._new_agent_id(),
+                hostname=hostname or f"agent-{n}.example.com",
+                port=next(self._agent_port),
+                registered_time=time.time(),
+            )
+            self.agents[agent.id] = agent
+            if self.leader is not None:
+                self._allocator_register(agent)
+            return agent
+
+    def _allocator_register(self, agent: Agent):
+        self.allocator.add(agent.id, agent.hostname, active=agent.connected)
+        self._reapply_persisted()
+
+    def find_agent(self, agent_id: str) -> Agent:
+        agent = self.agents.get(agent_id) or self.recovered.get(agent_id)
+        if agent is None:
+            raise KeyError(f"unknown agent {agent_id!r}")
+        return agent
+
+    def disconnect_agent(self, agent_id: str):
+        """The agent's connection dropped: the master marks it inactive and deactivates it in
+        the allocator (master.cpp, Master::disconnect -> deactivate), so it looks filtered."""
+        with self.lock:
+            agent = self.agents[agent_id]
+            agent.connected = False
+            self.allocator.deactivate(agent_id)
+
+    def reregister_agent(self, agent_id: str):
+        """The agent re-registered: the master re-activates it in the allocator, which drops a
+        filter set on it (master.cpp, Master::_reregisterSlave / reconcile -> activate)."""
+        with self.lock:
+            agent = self.recovered.pop(agent_id, None)
+            if agent is not None:
+                self.agents[agent_id] = agent
+            agent = self.agents[agent_id]
+            agent.connected = True
+            agent.reregistered_time = time.time()
+            if self.leader is not None:
+                self.allocator.remove(agent_id)
+                self._allocator_register(agent)
+
+    def remove_agent(self, agent_id: str, reason: str = "TASK_LOST") -> Agent:
+        with self.lock:
+            agent = self.agents.pop(agent_id, None) or self.recovered.pop(agent_id)
+            for task in agent.active_tasks():
+                self._set_task_state(agent, task, reason)
+            self.removed[agent_id] = agent
+            self.allocator.remove(agent_id)
+            return agent
+
+    def replace_agent(self, agent_id: str) -> Agent:
+        """The host came back without its checkpointed state (wiped work_dir, reboot on many
+        sites): it registers as a new agent with a new id and the old id is removed."""
+        with self.lock:
+            old = self.remove_agent(agent_id)
+            agent = Agent(
+                id=self._new_agent_id(),
+                hostname=old.hostname,
+                port=old.port,
+                registered_time=time.time(),
+            )
+            self.agents[agent.id] = agent
+            if self.leader is not None:
+                self._allocator_register(agent)
+            return agent
+
+    # --- tasks --------------------------------------------------------------------------
+    def _set_task_state(self, agent: Agent, task: Task, state: str):
+        agent.counts[task.state] -= 1
+        was_active = task.state in ACTIVE_TASK_STATES
+        task.state = state
+        agent.counts[state] += 1
+        if was_active and state in TERMINAL_TASK_STATES:
+            self.timed_tasks.pop(task.id, None)
+            framework = self.frameworks.get(task.framework_id)
+            if framework is not None:
+                framework.running -= 1
+                framework.completed += 1
+
+    def launch_task(self, agent: Agent, framework: Framework, duration: float | None) -> Task:
+        n = next(self._task_seq)
+        task = Task(
+            id=f"{framework.name}.task-{n}",
+            name=f"task-{n}",
+            framework_id=framework.id,
+            agent_id=agent.id,
+            state="TASK_RUNNING",
+            started=time.time(),
+            duration=duration,
+        )
+        agent.tasks[task.id] = task
+        agent.counts["TASK_RUNNING"] += 1
+        framework.running += 1
+        if duration is not None:
+            self.timed_tasks[task.id] = (agent, task)
+        return task
+
+    def add_framework(self, name: str, target_tasks: int = 0, task_duration: float | None = None) -> Framework:
+        with self.lock:
+            framework = Framework(
+                id=f"{self._agent_id_prefix}-{len(self.frameworks):04d}",
+                name=name,
+                registered_time=time.time(),
+                target_tasks=target_tasks,
+                task_duration=task_duration,
+            )
+            self.frameworks[framework.id] = framework
+            return framework
+
+    def finish_tasks(self, agent_id: str, state: str = "TASK_FINISHED") -> int:
+        with self.lock:
+            agent = self.find_agent(agent_id)
+            active = agent.active_tasks()
+            for task in active:
+                self._set_task_state(agent, task, state)
+            return len(active)
+
+    def offerable(self, agent: Agent) -> bool:
+        """An agent gets offers only while connected and not deactivated in the allocator."""
+        return (
+            agent.connected
+            and agent.id in self.allocator.agents
+            and agent.id not in self.allocator.deactivated
+        )
+
+    def schedule(self, now: float):
+        """One round of the allocator and the frameworks' schedulers: finish tasks whose time is
+        up, then start tasks on offerable agents with room, so that draining really happens."""
+        with self.lock:
+            for agent, task in list(self.timed_tasks.values()):
+                # a disconnected agent sends no status updates until it is back
+                if agent.connected and now - task.started >= task.duration:
+                    self._set_task_state(agent, task, "TASK_FINISHED")
+            if self.leader is None:
+                return
+            for framework in self.frameworks.values():
+                missing = framework.target_tasks - framework.running
+                if missing <= 0:
+                    continue
+                candidates = [a for a in self.agents.values() if self.offerable(a)]
+                candidates.sort(key=lambda a: len(a.active_tasks()))
+                for agent in candidates:
+                    if missing <= 0:
+                        break
+                    if agent.used()["cpus"] + TASK_RESOURCES["cpus"] > agent.resources["cpus"]:
+                        continue
+                    self.launch_task(agent, framework, framework.task_duration)
+                    missing -= 1
+
+    def prune_terminal(self, keep: int = 20):
+        """Forget old terminal tasks (Mesos keeps a bounded history of completed tasks)."""
+        with self.lock:
+            for agent in list(self.agents.values()) + list(self.recovered.values()):
+                done = [t for t in agent.tasks.values() if t.state in TERMINAL_TASK_STATES]
+                for task in done[:-keep] if keep else done:
+                    del agent.tasks[task.id]
+
+    # --- masters and election -----------------------------------------------------------
+    def leader_info(self) -> MasterInfo | None:
+        return None if self.leader is None else self.masters[self.leader]
+
+    def master_down(self, index: int):
+        with self.lock:
+            self.masters[index].alive = False
+            if self.leader == index:
+                self.leader = None
+                self.allocator = Allocator()
+                self._schedule_election(after=index)
+
+    def master_up(self, index: int, elect: bool = True):
+        with self.lock:
+            master = self.masters[index]
+            master.alive = True
+            master.start_time = time.time()
+            pending = self._election_timer is not None and self._election_timer.is_alive()
+            if elect and self.leader is None and not pending:
+                self._schedule_election(after=index - 1)
+
+    def _schedule_election(self, after: int):
+        if self._election_timer is not None:
+            self._election_timer.cancel()
+        if self.election_delay <= 0:
+            self.elect(after=after)
+            return
+        self._election_timer = threading.Timer(self.election_delay, self.elect, kwargs={"after": after})
+        self._election_timer.daemon = True
+        self._election_timer.start()
+
+    def cancel_election(self):
+        if self._election_timer is not None:
+            self._election_timer.cancel()
+
+    def elect(self, after: int = -1, index: int | None = None):
+        """ZooKeeper's leader election: the next live master in turn takes over. The new
+        leader's allocator starts empty and learns the agents as they re-register with it;
+        agents that stay away are only "recovered" from the registry (master.cpp, _recover)."""
+        with self.lock:
+            alive = [m.index for m in self.masters if m.alive]
+            if not alive:
+                self.leader = None
+                return None
+            if index is None:
+                n = len(self.masters)
+                order = [(after + k) % n for k in range(1, n + 1)]
+                index = next(i for i in order if i in alive)
+            self.leader = index
+            self.elected_time = time.time()
+            self.allocator = Allocator()
+            for agent_id, agent in list(self.agents.items()):
+                if agent.connected:
+                    self.allocator.add(agent_id, agent.hostname)
+                else:
+                    self.recovered[agent_id] = self.agents.pop(agent_id)
+            self._reapply_persisted()
+            return index
+
+    # --- the later build's ZooKeeper persistence ---------------------------------------
+    def store_filters(self):
+        if self.persist:
+            self.persisted_filters = self.allocator.filters()
+
+    def _reapply_persisted(self):
+        """Re-applied on master recovery and on every agent (re-)registration
+        (offer_filter_module.cpp, later builds: recover / addSlave)."""
+        if not self.persist or not self.persisted_filters:
+            return
+        for entry in self.persisted_filters:
+            for agent_id, hostname in self.allocator.agents.items():
+                if agent_id == entry.get("agentId") or (
+                    "agentId" not in entry and hostname == entry.get("hostname")
+                ):
+                    self.allocator.deactivate(agent_id)
