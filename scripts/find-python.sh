@@ -13,11 +13,12 @@ if [ "$#" -eq 0 ]; then
     exit 2
 fi
 
-pyenv_root=""
+# pyenv installs: `pyenv root`, $PYENV_ROOT, ~/.pyenv (CI runs as root: /root/.pyenv)
+pyenv_roots=()
 if command -v pyenv >/dev/null 2>&1; then
-    pyenv_root=$(pyenv root 2>/dev/null || true)
+    pyenv_roots+=("$(pyenv root 2>/dev/null || true)")
 fi
-pyenv_root=${pyenv_root:-${PYENV_ROOT:-$HOME/.pyenv}}
+pyenv_roots+=("${PYENV_ROOT:-}" "$HOME/.pyenv" /root/.pyenv)
 
 works() {
     # $1: candidate interpreter, $2: wanted X.Y
@@ -32,12 +33,14 @@ PY
 
 for want in "$@"; do
     candidates=()
-    if [ -d "$pyenv_root/versions" ]; then
-        # newest patch release first
-        while IFS= read -r dir; do
-            candidates+=("$dir/bin/python$want")
-        done < <(find "$pyenv_root/versions" -mindepth 1 -maxdepth 1 -name "$want.*" | sort -rV)
-    fi
+    for root in "${pyenv_roots[@]}"; do
+        if [ -n "$root" ] && [ -d "$root/versions" ]; then
+            # newest patch release first
+            while IFS= read -r dir; do
+                candidates+=("$dir/bin/python$want")
+            done < <(find "$root/versions" -mindepth 1 -maxdepth 1 -name "$want.*" | sort -rV)
+        fi
+    done
     candidates+=("/usr/local/bin/python$want" "/usr/bin/python$want")
     if path_python=$(command -v "python$want" 2>/dev/null); then
         candidates+=("$path_python")

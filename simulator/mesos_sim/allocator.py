@@ -9,24 +9,20 @@ the leader check, PUT and the ZooKeeper-backed persistence.
 from __future__ import annotations
 
 import json
+import os
 
-from .http import Drop, Request, Response, json_response, text_response
+from .http import HTML, Drop, Request, Response, json_response, text_response
 
 MODULE_NAME = "im_getty_mesos_OfferFilteringAllocator"
 BUILDS = ("0afdd8b", "later")
 ALLOWED = "GET, POST, PUT, DELETE"
 
-HELP_TLDR = "Add or remove offer filters for agents."
-HELP_DESCRIPTION = (
-    "GET: list the agents whose offers are filtered.\n"
-    "POST: filter offers for the agent given by 'agentId' and/or 'hostname' in a JSON body.\n"
-    "DELETE: remove the filter of the agent given by the 'agentId' or 'hostname' parameter."
-)
+HELP_DIR = os.path.join(os.path.dirname(__file__), "help")
 
 
 def handle(master, request: Request) -> Response:
     if request.path.startswith("/help/"):
-        return help_page()
+        return help_page(master.state.build, request.header("user-agent") or "")
     state = master.state
     if state.build == "later":
         redirect = leader_check(master, request)
@@ -40,10 +36,7 @@ def handle(master, request: Request) -> Response:
         if request.method == "DELETE":
             return remove(master, request)
         if request.method == "PUT":
-            if state.build == "0afdd8b":
-                # The first build's PUT is a stub that answers 200 and changes nothing.
-                return json_response({"result": "ok (method not implemented)"})
-            return replace(master, request)
+            return put(master, request)
     return Response(
         405,
         f"Expecting one of {{ 'GET', 'POST', 'PUT', 'DELETE' }}, but received '{request.method}'".encode(),
@@ -52,15 +45,18 @@ def handle(master, request: Request) -> Response:
     )
 
 
-def help_page() -> Response:
-    # libprocess renders HELP(TLDR(...), DESCRIPTION(...)) as markdown-ish text under a
-    # "### USAGE ###" heading (3rdparty/libprocess/src/help.cpp).
-    body = (
-        "### USAGE ###\n/allocator/filters\n\n"
-        f"### TL;DR; ###\n{HELP_TLDR}\n\n"
-        f"### DESCRIPTION ###\n{HELP_DESCRIPTION}\n"
+def help_page(build: str, user_agent: str) -> Response:
+    """libprocess serves help as markdown to curl and HTTPie, and to everyone else as an HTML
+    page that renders the same markdown (3rdparty/libprocess/src/help.cpp, Help::help)."""
+    with open(os.path.join(HELP_DIR, f"{build}.md"), encoding="utf-8") as handle:
+        markdown = handle.read()
+    if user_agent.startswith(("curl", "HTTPie")):
+        return Response(200, markdown.encode(), "text/x-markdown")
+    page = (
+        "<html><head><title>Help</title></head><body><script>"
+        f"document.body.innerHTML = marked({json.dumps(markdown)});</script></body></html>"
     )
-    return Response(200, body.encode(), "text/plain; charset=utf-8")
+    return Response(200, page.encode(), HTML)
 
 
 def leader_check(master, request: Request) -> Response | None:
@@ -83,13 +79,6 @@ def listing(master) -> Response:
     return json_response({"filters": master.allocator.filters()})
 
 
-def _matches(agents: dict, agent_id: str, hostname: str):
-    for aid, host in agents.items():
-        if (not agent_id or aid == agent_id) and (not hostname or host == hostname):
-            return aid
-    return None
-
-
 def _no_such_agent(agent_id: str, hostname: str) -> str:
     terms = []
     if hostname:
@@ -100,16 +89,30 @@ def _no_such_agent(agent_id: str, hostname: str) -> str:
     return "No such agent matching " + " AND  ".join(terms)
 
 
-def add(master, request: Request) -> Response:
+def parse_body(request: Request):
+    """The checks POST and PUT share: the exact Content-Type, then JSON::parse<JSON::Object>.
+    Returns the object, or the error Response."""
     content_type = request.header("content-type")
     if content_type is not None and content_type != "application/json":
         return text_response(415, "expected: application/json")
+    text = request.body.decode("utf-8", errors="replace")
     try:
-        body = json.loads(request.body.decode() or "null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        return text_response(400, f"Failed to parse JSON: {exc}")
+        body = json.loads(text)
+    except ValueError as exc:
+        # picojson's message: the line of the failure and the rest of that line.
+        pos = getattr(exc, "pos", 0)
+        line = text.count("\n", 0, pos) + 1
+        rest = text[pos:].split("\n", 1)[0]
+        return text_response(400, f"syntax error at line {line} near: {rest}")
     if not isinstance(body, dict):
-        return text_response(400, "Failed to parse JSON object")
+        return text_response(400, "Unexpected JSON type parsed")
+    return body
+
+
+def add(master, request: Request) -> Response:
+    body = parse_body(request)
+    if isinstance(body, Response):
+        return body
     values = {}
     for key in ("agentId", "hostname"):
         value = body.get(key)
@@ -121,7 +124,7 @@ def add(master, request: Request) -> Response:
     agent_id, hostname = values["agentId"], values["hostname"]
     if not agent_id and not hostname:
         return text_response(400, "body requires 'agentId' and/or 'hostname' attributes")
-    match = _matches(master.allocator.agents, agent_id, hostname)
+    match = master.allocator.first_match(agent_id, hostname)
     if match is None:
         return text_response(400, _no_such_agent(agent_id, hostname))
     master.allocator.deactivate(match)
@@ -152,35 +155,30 @@ def remove(master, request: Request) -> Response:
     return listing(master)
 
 
-def replace(master, request: Request) -> Response:
+def put(master, request: Request) -> Response:
+    body = parse_body(request)
+    if isinstance(body, Response):
+        return body
+    if master.state.build == "0afdd8b":
+        # The first build's PUT is a stub that answers 200 and changes nothing.
+        return json_response({"result": "ok (method not implemented)"})
+    return replace(master, body)
+
+
+def replace(master, body: dict) -> Response:
     """Later builds' PUT: the listed agents deactivated, every other agent activated (which
     re-activates merely disconnected agents too); nothing changes if one entry is unknown."""
-    try:
-        body = json.loads(request.body.decode() or "null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        return text_response(400, f"Failed to parse JSON: {exc}")
-    if not isinstance(body, dict):
-        return text_response(400, "Failed to parse JSON object")
-    state = master.state
     if "filters" not in body:
         return listing(master)
     entries = body["filters"] if isinstance(body["filters"], list) else []
-    wanted, missing = [], []
     for entry in entries:
-        entry = entry if isinstance(entry, dict) else {}
-        agent_id = entry.get("agentId") if isinstance(entry.get("agentId"), str) else ""
-        hostname = entry.get("hostname") if isinstance(entry.get("hostname"), str) else ""
-        match = _matches(state.allocator.agents, agent_id, hostname) if (agent_id or hostname) else None
-        if match is None:
-            missing.append(f"[hostname == {hostname}] && [agentId: {agent_id}]")
-        else:
-            wanted.append(match)
+        if not isinstance(entry, dict) or any(
+            not isinstance(entry.get(k, ""), str) for k in ("agentId", "hostname")
+        ):
+            raise Drop(crash=True)  # parseFilters' .as<JSON::Object/String>() throws
+    wanted, missing = master.state.resolve_filters(entries)
     if missing:
         return text_response(400, "One or more agents specified do not exist: " + ", ".join(missing))
-    for aid in list(state.allocator.agents):
-        if aid in wanted:
-            state.allocator.deactivate(aid)
-        else:
-            state.allocator.activate(aid)
-    state.store_filters()
+    master.allocator.apply(wanted)
+    master.state.store_filters()
     return listing(master)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -56,8 +57,10 @@ def cmd_run(args) -> int:
     info.pop("agents")
     text = json.dumps(info, indent=2)
     if args.state_file:
-        with open(args.state_file, "w", encoding="utf-8") as handle:
+        # Written whole, then renamed, so that a reader never sees half of it.
+        with open(args.state_file + ".tmp", "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
+        os.replace(args.state_file + ".tmp", args.state_file)
     print(text, flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

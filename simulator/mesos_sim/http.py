@@ -13,12 +13,14 @@ import json
 import socket
 import ssl
 import threading
+import zlib
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 TEXT = "text/plain; charset=utf-8"
+GZIP_MIN = 1024
 JSON = "application/json"
 HTML = "text/html"
 
@@ -63,6 +65,13 @@ def text_response(status: int, text: str = "", headers: dict | None = None) -> R
     return Response(status, text.encode(), TEXT if text else None, headers or {})
 
 
+def zlib_gzip(body: bytes) -> bytes:
+    # Level 1: the bytes need not match zlib's default, only be valid gzip; the large state
+    # documents stay cheap to serve.
+    compressor = zlib.compressobj(1, zlib.DEFLATED, 31)
+    return compressor.compress(body) + compressor.flush()
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "libprocess"
@@ -101,20 +110,25 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
-        self._write(response)
+        self._write(response, "gzip" in request.headers.get("accept-encoding", ""))
 
-    def _write(self, response: Response):
+    def _write(self, response: Response, gzip_ok: bool):
         reason = HTTPStatus(response.status).phrase
         lines = [f"HTTP/1.1 {response.status} {reason}", f"Date: {email.utils.formatdate(usegmt=True)}"]
         if response.content_type:
             lines.append(f"Content-Type: {response.content_type}")
         for name, value in response.headers.items():
             lines.append(f"{name}: {value}")
-        lines.append(f"Content-Length: {len(response.body)}")
+        body = response.body
+        if gzip_ok and len(body) >= GZIP_MIN:
+            # libprocess compresses bodies of 1 KiB or more for clients that accept gzip.
+            body = zlib_gzip(body)
+            lines.append("Content-Encoding: gzip")
+        lines.append(f"Content-Length: {len(body)}")
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        self.wfile.write(head + response.body)
+        self.wfile.write(head + body)
 
     def __getattr__(self, name):
         # Every method reaches the app, which answers 405 where Mesos does.

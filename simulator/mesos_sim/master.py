@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import time
+from http import HTTPStatus
 
 from . import allocator
 from .http import Drop, Request, Response, json_response, text_response
@@ -111,13 +112,15 @@ class MasterApp:
         if path in ("/master/redirect", "/master/redirect/"):
             return self.redirect(request, base_only=True)
         if path.startswith("/master/redirect/"):
-            return text_response(404)
+            # 1.0.1 redirects these to themselves on the leader (a loop); 1.11 refuses them.
+            return self.not_found() if self.is_111 else self.redirect(request)
         if path == "/master/health":
             return text_response(200)
         if path == "/version":
             return json_response(self.version_json())
         if path == "/metrics/snapshot":
-            return json_response(self.metrics())
+            denied = self.authenticate(request, READONLY_REALM, self.cluster.readonly_auth)
+            return denied or json_response(self.metrics())
         if path in ("/allocator/filters", "/help/allocator/filters") and self.state.build:
             return allocator.handle(self, request)
         if path in READONLY:
@@ -136,18 +139,21 @@ class MasterApp:
             return json_response(self.frameworks_json())
         if path == "/master/flags":
             return json_response({"flags": self.flags()})
-        return text_response(404)
+        return self.not_found()
 
     # --- redirects and auth -------------------------------------------------------------
     def redirect(self, request: Request, base_only: bool = False) -> Response:
         """Master::Http::redirect: a scheme-less Location on the leader's hostname and port so
         that the client keeps its own scheme; `/master/redirect` itself gets the bare base.
-        The query string is dropped: only `request.url.path` is appended."""
+        Any other path keeps its path and query (`stringify(request.url)`)."""
         leader = self.state.leader_info()
         if leader is None:
             return text_response(503, NO_LEADER)
         base = f"//{leader.hostname}:{leader.port}"
-        return Response(307, headers={"Location": base if base_only else base + request.path})
+        if base_only:
+            return Response(307, headers={"Location": base})
+        query = f"?{request.raw_query}" if request.raw_query else ""
+        return Response(307, headers={"Location": base + request.path + query})
 
     def authenticate(self, request: Request, realm: str, enabled: bool) -> Response | None:
         """Basic authentication as libprocess' BasicAuthenticator does it: a 401 with the realm's
@@ -163,7 +169,20 @@ class MasterApp:
                 principal = secret = None
             if principal is not None and self.cluster.credentials.get(principal) == secret:
                 return None
-        return Response(401, headers={"WWW-Authenticate": f'Basic realm="{realm}"'})
+        return self.error(401, headers={"WWW-Authenticate": f'Basic realm="{realm}"'})
+
+    @property
+    def is_111(self) -> bool:
+        return self.state.version.startswith("1.11")
+
+    def error(self, status: int, headers: dict | None = None) -> Response:
+        """libprocess' body-less helpers: empty in 1.0.1, "401 Unauthorized." and so on in 1.11."""
+        if not self.is_111:
+            return Response(status, headers=headers or {})
+        return text_response(status, f"{status} {HTTPStatus(status).phrase}.", headers)
+
+    def not_found(self) -> Response:
+        return self.error(404)
 
     # --- documents ----------------------------------------------------------------------
     def version_json(self) -> dict:
@@ -198,42 +217,37 @@ class MasterApp:
         return flags
 
     def master_info(self, master: MasterInfo) -> dict:
-        # json(MasterInfo) in src/common/http.cpp.
+        # leader_info in 1.11's ReadOnlyHandler::state.
         return {
-            "address": {"hostname": master.hostname, "ip": master.ip, "port": master.port},
             "hostname": master.hostname,
             "id": master.id,
-            "ip": 16777343,  # 127.0.0.1 in network order, as MasterInfo.ip stores it
             "pid": master.pid,
             "port": master.port,
-            "version": self.state.version,
         }
 
     def agent_json(self, agent: Agent) -> dict:
-        # model(const Slave&) in src/master/http.cpp (SlaveWriter in later releases).
-        used = agent.used()
-        unreserved = dict(agent.resources)
+        # json(Summary<Slave>) in 1.0.1 src/master/http.cpp; SlaveWriter in 1.11 adds
+        # port, deactivated and capabilities.
         doc = {
             "active": agent.connected,
             "attributes": {},
-            "capabilities": ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"]
-            if self.state.version.startswith("1.11")
-            else [],
             "hostname": agent.hostname,
             "id": agent.id,
             "offered_resources": {"cpus": 0.0, "disk": 0.0, "gpus": 0.0, "mem": 0.0},
             "pid": agent.pid,
-            "port": agent.port,
             "registered_time": agent.registered_time,
             "reserved_resources": {},
-            "reserved_resources_full": {},
             "resources": resources_json(agent.resources),
-            "unreserved_resources": resources_json(unreserved),
-            "used_resources": resources_json(used),
+            "unreserved_resources": resources_json(agent.resources),
+            "used_resources": resources_json(agent.used()),
             "version": self.state.version,
         }
         if agent.reregistered_time is not None:
             doc["reregistered_time"] = agent.reregistered_time
+        if self.is_111:
+            doc["port"] = agent.port
+            doc["deactivated"] = False
+            doc["capabilities"] = ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"]
         return doc
 
     def task_json(self, task: Task) -> dict:
@@ -293,10 +307,10 @@ class MasterApp:
             agents = list(self.state.agents.values())
             doc = {
                 **self.version_json(),
-                "activated_slaves": sum(1 for a in agents if a.connected),
+                "activated_slaves": float(sum(1 for a in agents if a.connected)),
                 "cluster": self.state.cluster_name,
                 "completed_frameworks": [],
-                "deactivated_slaves": sum(1 for a in agents if not a.connected),
+                "deactivated_slaves": float(sum(1 for a in agents if not a.connected)),
                 "elected_time": self.state.elected_time,
                 "flags": self.flags(),
                 "frameworks": [self.framework_json(f) for f in self.state.frameworks.values()],
@@ -310,7 +324,12 @@ class MasterApp:
             }
             if leader is not None:
                 doc["leader"] = leader.pid
-                doc["leader_info"] = self.master_info(leader)
+            if self.is_111:
+                # ReadOnlyHandler::state in 1.11; 1.0.1 has neither key.
+                doc["unreachable_slaves"] = 0.0
+                doc["recovered_slaves"] = self.recovered_json()
+                if leader is not None:
+                    doc["leader_info"] = self.master_info(leader)
             return doc
 
     def agent_summary(self, agent: Agent) -> dict:
@@ -353,15 +372,20 @@ class MasterApp:
                 "slaves": [self.agent_summary(a) for a in self.state.agents.values()],
             }
 
+    def recovered_json(self) -> list:
+        return [
+            {"attributes": {}, "hostname": a.hostname, "id": a.id, "port": a.port}
+            for a in self.state.recovered.values()
+        ]
+
     def slaves_json(self) -> dict:
+        # 1.0.1 lists only registered agents; 1.11 adds the ones recovered from the registry
+        # that have not re-registered yet.
         with self.state.lock:
-            return {
-                "recovered_slaves": [
-                    {"hostname": a.hostname, "id": a.id, "pid": a.pid, "port": a.port, "resources": resources_json(a.resources)}
-                    for a in self.state.recovered.values()
-                ],
-                "slaves": [self.agent_json(a) for a in self.state.agents.values()],
-            }
+            doc = {"slaves": [self.agent_json(a) for a in self.state.agents.values()]}
+            if self.is_111:
+                doc["recovered_slaves"] = self.recovered_json()
+            return doc
 
     def frameworks_json(self) -> dict:
         with self.state.lock:

@@ -134,6 +134,21 @@ class Allocator:
         if agent_id in self.agents:
             self.deactivated[agent_id] = None
 
+    def first_match(self, agent_id: str, hostname: str) -> str | None:
+        """The first agent (in the allocator's hash order) matching every non-empty attribute."""
+        for aid, host in self.agents.items():
+            if (not agent_id or aid == agent_id) and (not hostname or host == hostname):
+                return aid
+        return None
+
+    def apply(self, deactivated):
+        """applyFilters: the given agents deactivated, every other agent activated."""
+        for agent_id in self.agents:
+            if agent_id in deactivated:
+                self.deactivate(agent_id)
+            else:
+                self.activate(agent_id)
+
     def filters(self) -> list[dict]:
         return [{"agentId": aid, "hostname": self.agents[aid]} for aid in self.deactivated]
 
@@ -212,8 +227,10 @@ class ClusterState:
             self.allocator.deactivate(agent_id)
 
     def reregister_agent(self, agent_id: str):
-        """The agent re-registered: the master re-activates it in the allocator, which drops a
-        filter set on it (master.cpp, Master::_reregisterSlave / reconcile -> activate)."""
+        """The agent re-registered. With the leader that saw it go, the master re-activates it
+        in the allocator, which drops a filter set on it, and the later build does not re-apply
+        its stored set (master.cpp, reregisterSlave -> activateSlave). With a leader that did
+        not know it (after a failover) it is an addSlave, which does re-apply the stored set."""
         with self.lock:
             agent = self.recovered.pop(agent_id, None)
             if agent is not None:
@@ -221,8 +238,11 @@ class ClusterState:
             agent = self.agents[agent_id]
             agent.connected = True
             agent.reregistered_time = time.time()
-            if self.leader is not None:
-                self.allocator.remove(agent_id)
+            if self.leader is None:
+                return
+            if agent_id in self.allocator.agents:
+                self.allocator.activate(agent_id)
+            else:
                 self._allocator_register(agent)
 
     def remove_agent(self, agent_id: str, reason: str = "TASK_LOST") -> Agent:
@@ -405,14 +425,30 @@ class ClusterState:
         if self.persist:
             self.persisted_filters = self.allocator.filters()
 
+    def resolve_filters(self, entries) -> tuple[list[str], list[str]]:
+        """parseFilters/findSlaveID: each entry names the first agent that matches every
+        non-empty attribute it gives; the ones that match nothing are described."""
+        wanted, missing = [], []
+        for entry in entries:
+            agent_id, hostname = entry.get("agentId") or "", entry.get("hostname") or ""
+            match = self.allocator.first_match(agent_id, hostname)
+            if match is not None:
+                wanted.append(match)
+                continue
+            terms = []
+            if hostname:
+                terms.append(f"[hostname == {hostname}]")
+            if agent_id:
+                terms.append(f"[agentId: {agent_id}]")
+            missing.append(" && ".join(terms))
+        return wanted, missing
+
     def _reapply_persisted(self):
-        """Re-applied on master recovery and on every agent (re-)registration
-        (offer_filter_module.cpp, later builds: recover / addSlave)."""
-        if not self.persist or not self.persisted_filters:
+        """restoreFilteredAgents: on the leader's recover() and on every addSlave() (a new agent,
+        or one re-registering with a master that did not know it), the stored set is applied to
+        all agents: stored ones deactivated, every other one activated. Entries that resolve to
+        no agent (an id that is gone) are skipped."""
+        if not self.persist or self.persisted_filters is None:
             return
-        for entry in self.persisted_filters:
-            for agent_id, hostname in self.allocator.agents.items():
-                if agent_id == entry.get("agentId") or (
-                    "agentId" not in entry and hostname == entry.get("hostname")
-                ):
-                    self.allocator.deactivate(agent_id)
+        wanted, _ = self.resolve_filters(self.persisted_filters)
+        self.allocator.apply(wanted)

@@ -83,11 +83,20 @@ def test_post_content_type_must_be_exactly_json(cluster, leader, http):
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("body", ["not json", "[1, 2]", '"text"'])
-def test_post_body_not_an_object(cluster, leader, http, body):
-    response = http.post(leader + "/allocator/filters", data=body, headers={"Content-Type": "application/json"})
-    assert response.status_code == 400
-    assert response.text
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        ("not json", "syntax error at line 1 near: not json"),
+        ("", "syntax error at line 1 near: "),
+        ("[1, 2]", "Unexpected JSON type parsed"),
+        ('"text"', "Unexpected JSON type parsed"),
+    ],
+)
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_body_not_a_json_object(cluster, leader, http, method, body, text):
+    response = http.request(method, leader + "/allocator/filters", data=body, headers={"Content-Type": "application/json"})
+    assert (response.status_code, response.text) == (400, text)
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
 
 
 def test_delete_by_id_and_hostname(cluster, leader, http):
@@ -123,11 +132,22 @@ def test_other_methods_are_405_with_allow(cluster, leader, http):
     assert response.headers["Allow"] == "GET, POST, PUT, DELETE"
 
 
-def test_help_page(cluster, http):
+def test_help_page_on_every_master(cluster, http):
     for url in cluster.urls:
-        response = http.get(url + "/help/allocator/filters")
-        assert response.status_code == 200
-        assert "/allocator/filters" in response.text
+        markdown = http.get(url + "/help/allocator/filters", headers={"User-Agent": "curl/8.5.0"})
+        assert markdown.status_code == 200
+        assert markdown.headers["Content-Type"] == "text/x-markdown"
+        assert markdown.text.startswith("### USAGE ###\n>        /allocator/filters\n")
+        assert "### TL;DR; ###\nManipulate resource filters for agents" in markdown.text
+        page = http.get(url + "/help/allocator/filters")
+        assert page.headers["Content-Type"] == "text/html"
+        assert page.text.startswith("<html><head><title>Help</title>")
+
+
+def test_put_on_0afdd8b_still_checks_content_type(cluster_factory, http):
+    cluster = cluster_factory(masters=1, agents=1, build="0afdd8b")
+    response = http.put(cluster.leader_url + "/allocator/filters", data="{}", headers={"Content-Type": "text/plain"})
+    assert (response.status_code, response.text) == (415, "expected: application/json")
 
 
 def test_non_string_agent_id_takes_the_master_down(cluster, leader, http):
@@ -210,7 +230,7 @@ def test_later_put_with_an_unknown_agent_changes_nothing(cluster_factory, http):
     cluster.add_filter(a)
     response = http.put(cluster.leader_url + "/allocator/filters", json={"filters": [{"agentId": b}, {"hostname": "ghost"}]})
     assert response.status_code == 400
-    assert response.text == "One or more agents specified do not exist: [hostname == ghost] && [agentId: ]"
+    assert response.text == "One or more agents specified do not exist: [hostname == ghost]"
     assert cluster.filters() == {a}
 
 

@@ -1,0 +1,119 @@
+# mesos.maintenance development tasks. `make help` lists the targets.
+#
+# Everything installs from PyPI into two virtual environments:
+#   .venv       Python 3.13 (3.12 if 3.13 is missing): newest ansible-core (2.21) + all tools
+#   .venv-2.17  Python 3.11: oldest supported ansible-core (2.17), for ansible-test only
+# A stamp keyed on the requirement files makes a second `make` skip the installs.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+VENV := .venv
+VENV_OLDEST := .venv-2.17
+PYTHONS := 3.13 3.12
+PYTHONS_OLDEST := 3.11
+REQUIREMENTS := scripts/requirements/dev.txt
+REQUIREMENTS_OLDEST := scripts/requirements/oldest.txt
+SIMULATOR := simulator
+
+# Python code ruff checks and formats (collection plugins are left to ansible-test sanity).
+RUFF_PATHS := $(wildcard simulator tests benchmarks scripts)
+
+# pytest-ansible makes the collection importable through this path (see pytest.ini).
+COLLECTION_LINK := collections/ansible_collections/mesos/maintenance
+PYTEST_ARGS ?= -n auto
+# pytest exit code 5 (no test collected) fails `make pytest` unless this is 1.
+ALLOW_NO_TESTS ?= 0
+
+# Tools from the venv come first on PATH for the commands that start other tools.
+VENV_PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} \
+		/^##@/ {printf "\n%s\n", substr($$0, 5)} \
+		/^[a-zA-Z0-9_.-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+##@ Environments
+
+.PHONY: venvs venv venv-oldest
+venvs: venv venv-oldest ## Create/update both virtual environments
+
+venv: ## Create/update .venv (Python 3.13, ansible-core 2.21, tools, simulator editable)
+	@scripts/ensure-venv.sh $(VENV) "$(PYTHONS)" $(REQUIREMENTS) $(SIMULATOR)
+
+venv-oldest: ## Create/update .venv-2.17 (Python 3.11, ansible-core 2.17)
+	@scripts/ensure-venv.sh $(VENV_OLDEST) "$(PYTHONS_OLDEST)" $(REQUIREMENTS_OLDEST)
+
+##@ Gates (zero findings, no ignore files)
+
+.PHONY: gates lint-ruff lint-ansible sanity-oldest sanity-newest units-oldest units-newest build-check changelog-lint
+gates: lint-ruff lint-ansible changelog-lint build-check sanity-oldest sanity-newest units-oldest units-newest ## Run every gate
+
+lint-ruff: venv ## ruff check + ruff format --check on simulator/ tests/ benchmarks/ scripts/
+	$(VENV)/bin/ruff check $(RUFF_PATHS)
+	$(VENV)/bin/ruff format --check $(RUFF_PATHS)
+
+lint-ansible: venv ## ansible-lint --profile production --offline on the collection
+	PATH="$(VENV_PATH)" $(VENV)/bin/ansible-lint --profile production --offline
+
+changelog-lint: venv ## antsibull-changelog lint (fragments) + lint-changelog-yaml
+	$(VENV)/bin/antsibull-changelog lint
+	$(VENV)/bin/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+
+build-check: venv ## Build the artifact; fail on dev/test files in it or missing files
+	$(VENV)/bin/python scripts/check_build.py
+
+sanity-oldest: venv-oldest ## ansible-test sanity, ansible-core 2.17 / Python 3.11
+	scripts/ansible-test.sh $(VENV_OLDEST) sanity
+
+sanity-newest: venv ## ansible-test sanity, ansible-core 2.21 / Python 3.13
+	scripts/ansible-test.sh $(VENV) sanity
+
+units-oldest: venv-oldest ## ansible-test units, ansible-core 2.17 / Python 3.11
+	scripts/ansible-test.sh $(VENV_OLDEST) units
+
+units-newest: venv ## ansible-test units, ansible-core 2.21 / Python 3.13
+	scripts/ansible-test.sh $(VENV) units
+
+##@ Tests
+
+.PHONY: test pytest collection-link demo
+test: ## venvs + every gate + the pytest suite (what CI runs)
+	@$(MAKE) venvs
+	@$(MAKE) gates
+	@$(MAKE) pytest
+
+collection-link:
+	@if [ "$$(readlink $(COLLECTION_LINK) 2>/dev/null)" != "../../.." ]; then \
+		rm -rf collections; \
+		mkdir -p $(dir $(COLLECTION_LINK)); \
+		ln -s ../../.. $(COLLECTION_LINK); \
+	fi
+
+pytest: venv collection-link ## pytest suite: .venv/bin/pytest -n auto tests (PYTEST_ARGS=...)
+	@rc=0; \
+	PATH="$(VENV_PATH)" ANSIBLE_PYTHON_INTERPRETER="$(CURDIR)/$(VENV)/bin/python" \
+		$(VENV)/bin/pytest $(PYTEST_ARGS) tests || rc=$$?; \
+	if [ "$$rc" -eq 5 ]; then \
+		if [ "$(ALLOW_NO_TESTS)" = 1 ]; then \
+			echo "pytest: NO TESTS WERE COLLECTED (accepted because ALLOW_NO_TESTS=1)"; exit 0; \
+		fi; \
+		echo "pytest: NO TESTS WERE COLLECTED: failing (set ALLOW_NO_TESTS=1 to accept)" >&2; \
+	fi; \
+	exit "$$rc"
+
+demo: venv ## Run the simulator's demo (python -m mesos_sim demo)
+	PATH="$(VENV_PATH)" $(VENV)/bin/python -m mesos_sim demo
+
+##@ Housekeeping
+
+.PHONY: clean distclean
+clean: ## Remove build output, caches and the collections/ link
+	rm -rf collections tests/output build dist .ruff_cache .pytest_cache *.tar.gz
+	find . -path ./.git -prune -o -path './.venv*' -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
+
+distclean: clean ## clean + remove both virtual environments
+	rm -rf $(VENV) $(VENV_OLDEST)

@@ -1,0 +1,213 @@
+# Copyright (c) mesos.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Playbook-level tests: run `ansible-playbook` as a subprocess against simulated clusters over real HTTP.
+
+`run_tasks(tasks)` writes a one-play playbook for localhost into tmp_path, runs it with the
+`collect_results` callback (tests/functional/callback_plugins) and returns every task's result.
+The collection is found through a session-wide ANSIBLE_COLLECTIONS_PATH whose
+`ansible_collections/mesos/maintenance` is a symlink to the repository root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+OFFER_FILTER = "mesos.maintenance.offer_filter"
+OFFER_FILTER_INFO = "mesos.maintenance.offer_filter_info"
+
+
+@pytest.fixture(scope="session")
+def collections_path(tmp_path_factory):
+    root = tmp_path_factory.mktemp("collections")
+    link = root / "ansible_collections" / "mesos" / "maintenance"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(REPO, target_is_directory=True)
+    return root
+
+
+class PlaybookRun:
+    """The outcome of one ansible-playbook run: exit code, output and the task results in order."""
+
+    def __init__(self, rc, results, stdout, stderr, elapsed):
+        self.rc = rc
+        self.results = results
+        self.stdout = stdout
+        self.stderr = stderr
+        self.elapsed = elapsed
+
+    def __getitem__(self, key):
+        if isinstance(key, int):
+            return self.results[key]
+        matches = [r for r in self.results if r["_task"] == key]
+        if not matches:
+            raise KeyError(f"no task named {key!r}; ran: {[r['_task'] for r in self.results]}\n{self.output}")
+        return matches[-1]
+
+    @property
+    def output(self):
+        return f"--- stdout\n{self.stdout[-4000:]}\n--- stderr\n{self.stderr[-4000:]}"
+
+    @property
+    def result(self):
+        """The result of the only (or last) task."""
+        assert self.results, f"no task result recorded\n{self.output}"
+        return self.results[-1]
+
+
+class PendingRun:
+    """A playbook started in the background (to break the cluster while it runs)."""
+
+    def __init__(self, proc, results_file, started):
+        self.proc = proc
+        self.results_file = results_file
+        self.started = started
+
+    def wait(self, timeout=300):
+        stdout, stderr = self.proc.communicate(timeout=timeout)
+        return _collect(self.proc.returncode, self.results_file, stdout, stderr, time.monotonic() - self.started)
+
+
+def _collect(rc, results_file, stdout, stderr, elapsed):
+    results = json.loads(results_file.read_text()) if results_file.exists() else []
+    return PlaybookRun(rc, results, stdout, stderr, elapsed)
+
+
+@pytest.fixture
+def run_tasks(tmp_path, collections_path):
+    """Run tasks (dicts) in one play on localhost; returns a PlaybookRun (or PendingRun with background=True)."""
+    return make_runner(tmp_path, collections_path)
+
+
+@pytest.fixture(scope="module")
+def run_tasks_module(tmp_path_factory, collections_path):
+    """`run_tasks` for module-scoped fixtures (one playbook of many tasks for a whole table of cases)."""
+    return make_runner(tmp_path_factory.mktemp("playbooks"), collections_path)
+
+
+def make_runner(tmp_path, collections_path):
+    counter = {"n": 0}
+
+    def run(tasks, check=False, diff=False, env=None, background=False, timeout=300):
+        if isinstance(tasks, dict):
+            tasks = [tasks]
+        counter["n"] += 1
+        n = counter["n"]
+        playbook = tmp_path / f"playbook-{n}.yml"
+        results_file = tmp_path / f"results-{n}.json"
+        play = [{"name": "functional test", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]
+        playbook.write_text(yaml.safe_dump(play, sort_keys=False))
+        environment = dict(os.environ)
+        environment.update(
+            ANSIBLE_COLLECTIONS_PATH=str(collections_path),
+            ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+            ANSIBLE_STDOUT_CALLBACK="collect_results",
+            ANSIBLE_CALLBACK_PLUGINS=str(HERE / "callback_plugins"),
+            ANSIBLE_LOCALHOST_WARNING="false",
+            ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+            ANSIBLE_DEPRECATION_WARNINGS="false",
+            ANSIBLE_RETRY_FILES_ENABLED="false",
+            ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
+            ANSIBLE_HOME=str(tmp_path / "ansible-home"),
+            ANSIBLE_NOCOLOR="1",
+            COLLECT_RESULTS_FILE=str(results_file),
+        )
+        environment.pop("MESOS_MASTER_URL", None)
+        environment.update(env or {})
+        command = [ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", str(playbook)]
+        if check:
+            command.append("--check")
+        if diff:
+            command.append("--diff")
+        started = time.monotonic()
+        proc = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        pending = PendingRun(proc, results_file, started)
+        if background:
+            return pending
+        return pending.wait(timeout=timeout)
+
+    return run
+
+
+def offer_filter(cluster, name="offer_filter", ignore_errors=True, **args):
+    """A task dict for mesos.maintenance.offer_filter against `cluster` (master_url may be overridden)."""
+    args.setdefault("master_url", list(cluster.urls))
+    args.setdefault("timeout", 5)
+    task = {"name": name, OFFER_FILTER: args}
+    if ignore_errors:
+        task["ignore_errors"] = True
+    return task
+
+
+def offer_filter_info(cluster, name="offer_filter_info", ignore_errors=True, **args):
+    args.setdefault("master_url", list(cluster.urls))
+    args.setdefault("timeout", 5)
+    task = {"name": name, OFFER_FILTER_INFO: args}
+    if ignore_errors:
+        task["ignore_errors"] = True
+    return task
+
+
+def assert_ok(result, changed=None):
+    assert result["_status"] == "ok", json.dumps(result, indent=1)[:4000]
+    if changed is not None:
+        assert result["changed"] is changed, json.dumps(result, indent=1)[:4000]
+
+
+def assert_failed(result, *fragments):
+    """The task failed with a message that contains every fragment, and without a traceback."""
+    assert result["_status"] == "failed", json.dumps(result, indent=1)[:4000]
+    msg = result.get("msg", "")
+    assert "Traceback" not in msg and "exception" not in result, json.dumps(result, indent=1)[:4000]
+    for fragment in fragments:
+        assert fragment in msg, f"{fragment!r} not in {msg!r}"
+
+
+def four_steps(run_tasks, task, verify_before, verify_after):
+    """STYLE 7's four-step assert: check mode, real run, check mode again, real run again.
+
+    `verify_before()` / `verify_after()` assert on the simulator's real state after each step.
+    Returns the four results.
+    """
+    results = []
+    first = run_tasks(task, check=True, diff=True).result
+    assert_ok(first, changed=True)
+    verify_before()
+    results.append(first)
+
+    second = run_tasks(task, diff=True).result
+    assert_ok(second, changed=True)
+    verify_after()
+    results.append(second)
+
+    third = run_tasks(task, check=True, diff=True).result
+    assert_ok(third, changed=False)
+    verify_after()
+    results.append(third)
+
+    fourth = run_tasks(task).result
+    assert_ok(fourth, changed=False)
+    verify_after()
+    results.append(fourth)
+    return results
+
+
+def wait_until(predicate, timeout=30.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    raise AssertionError("condition not met within %ss" % timeout)
