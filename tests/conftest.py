@@ -6,6 +6,7 @@ Each cluster binds port 0, so tests run in parallel (pytest-xdist) without clash
 from __future__ import annotations
 
 import pytest
+
 from mesos_sim import Cluster
 
 

@@ -172,9 +172,7 @@ def replace(master, body: dict) -> Response:
         return listing(master)
     entries = body["filters"] if isinstance(body["filters"], list) else []
     for entry in entries:
-        if not isinstance(entry, dict) or any(
-            not isinstance(entry.get(k, ""), str) for k in ("agentId", "hostname")
-        ):
+        if not isinstance(entry, dict) or any(not isinstance(entry.get(k, ""), str) for k in ("agentId", "hostname")):
             raise Drop(crash=True)  # parseFilters' .as<JSON::Object/String>() throws
     wanted, missing = master.state.resolve_filters(entries)
     if missing:

@@ -18,11 +18,17 @@ from .cluster import Cluster
 def _cluster_args(parser: argparse.ArgumentParser):
     parser.add_argument("--masters", type=int, default=3)
     parser.add_argument("--agents", type=int, default=10)
-    parser.add_argument("--build", choices=[*allocator.BUILDS, "none"], default="later",
-                        help="allocator module build on the masters; 'none' loads no module")
+    parser.add_argument(
+        "--build",
+        choices=[*allocator.BUILDS, "none"],
+        default="later",
+        help="allocator module build on the masters; 'none' loads no module",
+    )
     parser.add_argument("--persist", action="store_true", help="later build: keep filters across failover")
     parser.add_argument("--version", dest="mesos_version", default="1.0.1", help="Mesos version to report")
-    parser.add_argument("--port", type=int, action="append", help="port of a master (repeat per master); default: free ports")
+    parser.add_argument(
+        "--port", type=int, action="append", help="port of a master (repeat per master); default: free ports"
+    )
     parser.add_argument("--tasks", type=int, default=0, help="tasks the simulated framework keeps running")
     parser.add_argument("--task-duration", type=float, default=None, help="seconds each task runs")
     parser.add_argument("--election-delay", type=float, default=0.0)

@@ -268,7 +268,11 @@ class MasterApp:
         for agent in self.state.agents.values():
             for task in agent.tasks.values():
                 if task.framework_id == framework.id:
-                    (active if task.state in ("TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING") else completed).append(task)
+                    (
+                        active
+                        if task.state in ("TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING")
+                        else completed
+                    ).append(task)
         return active, completed
 
     def framework_json(self, framework: Framework) -> dict:

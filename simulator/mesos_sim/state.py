@@ -323,11 +323,7 @@ class ClusterState:
 
     def offerable(self, agent: Agent) -> bool:
         """An agent gets offers only while connected and not deactivated in the allocator."""
-        return (
-            agent.connected
-            and agent.id in self.allocator.agents
-            and agent.id not in self.allocator.deactivated
-        )
+        return agent.connected and agent.id in self.allocator.agents and agent.id not in self.allocator.deactivated
 
     def schedule(self, now: float):
         """One round of the allocator and the frameworks' schedulers: finish tasks whose time is

@@ -94,7 +94,9 @@ def test_post_content_type_must_be_exactly_json(cluster, leader, http):
 )
 @pytest.mark.parametrize("method", ["POST", "PUT"])
 def test_body_not_a_json_object(cluster, leader, http, method, body, text):
-    response = http.request(method, leader + "/allocator/filters", data=body, headers={"Content-Type": "application/json"})
+    response = http.request(
+        method, leader + "/allocator/filters", data=body, headers={"Content-Type": "application/json"}
+    )
     assert (response.status_code, response.text) == (400, text)
     assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
 
@@ -189,7 +191,9 @@ def test_0afdd8b_standby_answers_from_its_empty_allocator(cluster_factory, http)
 
 def test_0afdd8b_put_is_a_200_that_does_nothing(cluster_factory, http):
     cluster = cluster_factory(masters=1, agents=2, build="0afdd8b")
-    response = http.put(cluster.leader_url + "/allocator/filters", json={"filters": [{"agentId": cluster.agent_ids[0]}]})
+    response = http.put(
+        cluster.leader_url + "/allocator/filters", json={"filters": [{"agentId": cluster.agent_ids[0]}]}
+    )
     assert (response.status_code, response.json()) == (200, {"result": "ok (method not implemented)"})
     assert cluster.filters() == set()
 
@@ -228,7 +232,9 @@ def test_later_put_with_an_unknown_agent_changes_nothing(cluster_factory, http):
     cluster = cluster_factory(masters=1, agents=2, build="later")
     a, b = cluster.agent_ids
     cluster.add_filter(a)
-    response = http.put(cluster.leader_url + "/allocator/filters", json={"filters": [{"agentId": b}, {"hostname": "ghost"}]})
+    response = http.put(
+        cluster.leader_url + "/allocator/filters", json={"filters": [{"agentId": b}, {"hostname": "ghost"}]}
+    )
     assert response.status_code == 400
     assert response.text == "One or more agents specified do not exist: [hostname == ghost]"
     assert cluster.filters() == {a}

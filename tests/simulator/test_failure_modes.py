@@ -223,8 +223,20 @@ def test_request_log_counts_what_clients_sent(cluster):
 def test_cli_run_and_ctl(tmp_path):
     state_file = tmp_path / "cluster.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mesos_sim", "run", "--masters", "2", "--agents", "3", "--build", "0afdd8b",
-         "--state-file", str(state_file)],
+        [
+            sys.executable,
+            "-m",
+            "mesos_sim",
+            "run",
+            "--masters",
+            "2",
+            "--agents",
+            "3",
+            "--build",
+            "0afdd8b",
+            "--state-file",
+            str(state_file),
+        ],
         stdout=subprocess.DEVNULL,
     )
     try:
@@ -234,14 +246,17 @@ def test_cli_run_and_ctl(tmp_path):
         assert requests.get(info["leader"] + "/health").status_code == 200
         out = subprocess.run(
             [sys.executable, "-m", "mesos_sim", "ctl", info["control"], "kill_leader"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         assert json.loads(out.stdout) == {"result": 0}
         response = requests.get(info["masters"][1] + "/master/redirect", allow_redirects=False)
         assert response.headers["Location"].endswith(info["masters"][1].rsplit(":", 1)[1])
         bad = subprocess.run(
             [sys.executable, "-m", "mesos_sim", "ctl", info["control"], "disconnect_agent", "agent_id=nope"],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         assert bad.returncode == 1 and "nope" in bad.stderr
     finally:
@@ -258,8 +273,24 @@ def test_a_master_on_a_fixed_port_in_its_own_process(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mesos_sim", "run", "--masters", "1", "--agents", "1", "--port", str(port),
-         "--build", "none", "--version", "1.11.0", "--state-file", str(tmp_path / "s.json")],
+        [
+            sys.executable,
+            "-m",
+            "mesos_sim",
+            "run",
+            "--masters",
+            "1",
+            "--agents",
+            "1",
+            "--port",
+            str(port),
+            "--build",
+            "none",
+            "--version",
+            "1.11.0",
+            "--state-file",
+            str(tmp_path / "s.json"),
+        ],
         stdout=subprocess.DEVNULL,
     )
     try:
