@@ -15,12 +15,19 @@
 #
 #   ansible-test COMMAND --venv --python X.Y
 #
-# with the X.Y of VENV's Python. Sanity therefore sees exactly what users install.
+# with the X.Y of VENV's Python (or $TEST_PYTHON, for target-side tests such as compile and
+# import on an older Python; skipped with a notice when that Python is not installed).
+# Sanity therefore sees exactly what users install.
 # ansible-test's own requirements come from PyPI; its pip bootstrap script is provided
 # by scripts/ansible_test_pip_bootstrap.py (its download host is not reachable).
 #
+# The tree lives in $ANSIBLE_TEST_TREES (default ${TMPDIR:-/tmp}/mesos.maintenance-ansible-test-UID)
+# and its path is printed; it stays after the run for inspection and is rebuilt by the next.
+#
 # Environment:
-#   KEEP_TREE=1   keep the temporary tree and print its path (for debugging)
+#   TEST_PYTHON=X.Y      run on this Python instead of VENV's (target-side tests only)
+#   FRESH=1              also drop ansible-test's cached delegation venv (a cold run)
+#   ANSIBLE_TEST_TREES   where the trees live
 set -euo pipefail
 
 if [ "$#" -lt 2 ]; then
@@ -43,20 +50,40 @@ repo=$(cd "$here/.." && pwd)
 venv=$(cd "$venv" && pwd)
 python_xy=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 core_version=$("$venv/bin/python" -c 'from ansible.release import __version__; print(__version__)')
-label="ansible-core $core_version, Python $python_xy"
+test_python=${TEST_PYTHON:-$python_xy}
+if [ "$test_python" != "$python_xy" ]; then
+    # Target-side tests (compile, import) on another Python: ansible-test looks for
+    # pythonX.Y on PATH, so put the real interpreter (not a pyenv shim) first.
+    if ! target_python=$("$here/find-python.sh" "$test_python" 2>/dev/null); then
+        echo "ansible-test $command: NOTE: Python $test_python not found on this machine: SKIPPED"
+        exit 0
+    fi
+    PATH="$(dirname "$target_python"):$PATH"
+    export PATH
+fi
+label="ansible-core $core_version, Python $test_python"
 
 "$venv/bin/python" "$here/ansible_test_pip_bootstrap.py"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/mesos.maintenance-ansible-test.XXXXXX")
-cleanup() {
-    if [ "${KEEP_TREE:-0}" = 1 ]; then
-        echo "ansible-test tree kept: $work/ansible_collections/mesos/maintenance"
-    else
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
+# The tree is rebuilt from scratch on every run, at a fixed place per (checkout, venv,
+# command): only ansible-test's delegation venv (tests/output/.tmp/delegation) is carried
+# over, so that a warm run does not re-create it and re-install its requirements.
+python_real=$("$venv/bin/python" -c 'import os, sys; print(os.path.realpath(sys.executable))')
+key=$(printf '%s\n' "$repo" "$venv" "$python_real" "$core_version" "$command" "$test_python" | sha256sum | cut -c1-16)
+trees=${ANSIBLE_TEST_TREES:-${TMPDIR:-/tmp}/mesos.maintenance-ansible-test-$(id -u)}
+work="$trees/$key"
 tree="$work/ansible_collections/mesos/maintenance"
+delegation="$tree/tests/output/.tmp/delegation"
+kept="$work/delegation"
+mkdir -p "$work"
+exec 9>"$work/lock"
+flock 9 # one run at a time per tree
+
+rm -rf "$kept"
+if [ "${FRESH:-0}" != 1 ] && [ -d "$delegation" ]; then
+    mv "$delegation" "$kept"
+fi
+rm -rf "$tree" "$work/dist"
 mkdir -p "$tree" "$work/dist"
 
 # 1. The artifact, as users get it.
@@ -81,11 +108,16 @@ git -C "$tree" -c user.name=ansible-test -c user.email=ansible-test@localhost.in
     -c commit.gpgsign=false commit --quiet --no-verify --message "mesos.maintenance snapshot for ansible-test"
 
 # 4. Run.
+if [ -d "$kept" ]; then
+    mkdir -p "$(dirname "$delegation")"
+    mv "$kept" "$delegation"
+fi
 cd "$tree"
-echo "ansible-test $command --venv --python $python_xy ($label)"
+echo "ansible-test $command --venv --python $test_python $* ($label)"
+echo "tree: $tree"
 log="$work/ansible-test.log"
 rc=0
-"$venv/bin/ansible-test" "$command" --venv --python "$python_xy" "$@" 2>&1 | tee "$log" || rc=$?
+"$venv/bin/ansible-test" "$command" --venv --python "$test_python" "$@" 2>&1 | tee "$log" || rc=$?
 if [ "$rc" -ne 0 ]; then
     echo "ansible-test $command ($label): FAILED (exit $rc)" >&2
     exit "$rc"

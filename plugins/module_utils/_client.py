@@ -250,6 +250,16 @@ class MesosClientBase(object):
         self.build = None
         self.request_count = 0
         self._session = None
+        # Given with every request, not on the session: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE
+        # override a session's verify setting, but not a per-request one.
+        if not params.get('validate_certs', True):
+            self._verify = False
+        else:
+            self._verify = params.get('ca_path') or True
+        self._cert = None
+        if params.get('client_cert'):
+            self._cert = (params['client_cert'], params['client_key']) if params.get('client_key') \
+                else params['client_cert']
 
     # --- hooks -------------------------------------------------------------------------------------------
     def warn(self, msg):
@@ -260,20 +270,12 @@ class MesosClientBase(object):
     def session(self):
         if self._session is None:
             session = requests.Session()
-            if self.params.get('validate_certs', True):
-                session.verify = self.params.get('ca_path') or True
-            else:
-                session.verify = False
+            if not self.params.get('validate_certs', True):
                 try:
                     import urllib3
                     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
                 except Exception:  # pragma: no cover - cosmetic only
                     pass
-            if self.params.get('client_cert'):
-                if self.params.get('client_key'):
-                    session.cert = (self.params['client_cert'], self.params['client_key'])
-                else:
-                    session.cert = self.params['client_cert']
             session.headers['User-Agent'] = 'mesos.maintenance (python-requests)'
             session.headers['Accept'] = 'application/json'
             self._session = session
@@ -294,7 +296,8 @@ class MesosClientBase(object):
         self.request_count += 1
         try:
             return self.session.request(method, url, params=params, data=data, headers=headers, auth=auth,
-                                        timeout=self.timeout, allow_redirects=False)
+                                        timeout=self.timeout, allow_redirects=False, verify=self._verify,
+                                        cert=self._cert)
         except Exception as exc:  # requests raises many kinds; classify them all
             text, transient = describe_exception(exc)
             shown = url if not params else '%s?%s' % (url, '&'.join('%s=%s' % kv for kv in sorted(params.items())))
@@ -462,13 +465,18 @@ class MesosClientBase(object):
         return parse_json(response, 'GET', url)
 
     # --- the allocator's filter endpoint --------------------------------------------------------------
-    def _filters_from(self, body, method, url):
+    def _raw_filters(self, body, method, url):
+        """The ``filters`` list of an answer, unconverted (answers to POST/DELETE are checked, then dropped)."""
         if not isinstance(body, dict) or not isinstance(body.get('filters'), list):
             raise MesosError('%s %s: the answer has no "filters" list (got %s); is this the offer filtering '
                              'allocator module?' % (method, url, short_body(json.dumps(body), 120)),
                              method=method, url=url)
+        return body['filters']
+
+    def filter_entries(self, raw, method='GET', url=FILTERS_PATH):
+        """Convert the endpoint's ``[{'agentId', 'hostname'}]`` to ``[{'agent_id', 'hostname'}]``."""
         result = []
-        for entry in body['filters']:
+        for entry in raw:
             if not isinstance(entry, dict) or not isinstance(entry.get('agentId'), str):
                 raise MesosError('%s %s: unexpected filter entry %r' % (method, url, entry), method=method, url=url)
             result.append({'agent_id': entry['agentId'], 'hostname': entry.get('hostname')})
@@ -477,22 +485,27 @@ class MesosClientBase(object):
     def get_filters(self):
         """The filter list of the leader's allocator, as ``[{'agent_id', 'hostname'}]``."""
         body = self.get_json(FILTERS_PATH)
-        return self._filters_from(body, 'GET', self.leader + FILTERS_PATH)
+        url = self.leader + FILTERS_PATH
+        return self.filter_entries(self._raw_filters(body, 'GET', url), 'GET', url)
 
     def add_filter(self, agent_id):
-        """POST a filter for one agent id; return the filter list the master answered with."""
+        """POST a filter for one agent id; return the raw filter list the master answered with.
+
+        The raw list (``agentId`` keys) is returned unconverted: with N agents, N answers of up to N entries
+        each would otherwise cost N squared conversions. ``raw_has`` checks it, ``filter_entries`` converts it.
+        """
         if not isinstance(agent_id, str) or not agent_id:
             # Never send anything but a non-empty string: a non-string value can crash a real master.
             raise MesosError('refusing to send agent id %r: it must be a non-empty string' % (agent_id,))
         response = self.leader_request('POST', FILTERS_PATH, json_body={'agentId': agent_id})
         url = self.leader + FILTERS_PATH
         self.check_status(response, 'POST', url)
-        return self._filters_from(parse_json(response, 'POST', url), 'POST', url)
+        return self._raw_filters(parse_json(response, 'POST', url), 'POST', url)
 
     def remove_filter(self, agent_id):
         """DELETE the filter of one agent id.
 
-        Returns the filter list the master answered with, or ``None`` when the master says there was no
+        Returns the raw filter list the master answered with, or ``None`` when the master says there was no
         filter (404 ``No filter exists``), which happens when someone else removed it first.
         """
         if not isinstance(agent_id, str) or not agent_id:
@@ -502,7 +515,7 @@ class MesosClientBase(object):
         if response.status_code == 404 and (short_body(response.content) or '').startswith('No filter exists'):
             return None
         self.check_status(response, 'DELETE', url)
-        return self._filters_from(parse_json(response, 'DELETE', url), 'DELETE', url)
+        return self._raw_filters(parse_json(response, 'DELETE', url), 'DELETE', url)
 
     def get_agents(self):
         """Every registered agent from ``/master/state-summary`` (one request, task counts included)."""
@@ -538,6 +551,14 @@ class MesosClientBase(object):
         if self._session is not None:
             self._session.close()
             self._session = None
+
+
+def raw_has(raw, agent_id):
+    """Whether a raw filter list (as the endpoint answers) holds an agent id."""
+    for entry in raw:
+        if isinstance(entry, dict) and entry.get('agentId') == agent_id:
+            return True
+    return False
 
 
 def _num(value):

@@ -258,7 +258,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import 
     WAIT_ARGSPEC,
     agent_selection_argspec,
 )
-from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
+from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient, raw_has
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
     AgentIndex,
@@ -356,15 +356,16 @@ class OfferFilterManager(object):
         else:
             after = self.apply(plan, targets, agents, after)
 
+        changed = plan.changed if client.check_mode else bool(self.added or self.removed)
         result = dict(
-            changed=plan.changed,
+            changed=changed,
             filters=after,
             added=self.added,
             removed=self.removed,
             kept_disconnected=plan.keep_disconnected,
             actions=self.actions,
         )
-        if not plan.changed:
+        if not changed:
             result['msg'] = 'the filters are already as requested'
         elif client.check_mode:
             result['msg'] = 'check mode: %d filter(s) would be added and %d removed' % (len(plan.add),
@@ -385,33 +386,37 @@ class OfferFilterManager(object):
         return result
 
     def apply(self, plan, targets, agents, current):
+        """Send the POSTs and DELETEs, checking each in the list the master answers with."""
         client = self.client
+        raw = None
         for aid in plan.add:
             host = targets.hostnames.get(aid)
-            current = client.add_filter(aid)
-            if aid not in set(f['agent_id'] for f in current):
+            raw = client.add_filter(aid)
+            if not raw_has(raw, aid):
                 self.fail('POST /allocator/filters for %s answered 200 but the agent is not in the filter list the '
                           'master returned; the filter was not applied' % describe_agent(aid, host))
             self.added.append(aid)
             self.pending.remove(aid)
             self.actions.append('added filter for %s' % describe_agent(aid, host))
+        gone = set()
         for aid in plan.remove:
             host = agents.hostname(aid)
             answer = client.remove_filter(aid)
+            self.pending.remove(aid)
             if answer is None:
                 # 404 "No filter exists": somebody removed it between our read and this request.
-                self.pending.remove(aid)
                 self.actions.append('filter for %s was already gone' % describe_agent(aid, host))
-                current = [f for f in current if f['agent_id'] != aid]
+                gone.add(aid)
                 continue
-            current = answer
-            if aid in set(f['agent_id'] for f in current):
+            raw = answer
+            if raw_has(raw, aid):
                 self.fail('DELETE /allocator/filters for %s answered 200 but the agent is still in the filter list'
                           % describe_agent(aid, host))
             self.removed.append(aid)
-            self.pending.remove(aid)
             self.actions.append('removed filter for %s' % describe_agent(aid, host))
-        return current
+        if raw is not None:
+            current = client.filter_entries(raw)
+        return [f for f in current if f['agent_id'] not in gone]
 
     def wait(self, targets, agents):
         """Poll until the listed agents run no active task, putting back filters that disappear."""
@@ -435,7 +440,7 @@ class OfferFilterManager(object):
             filtered = set(f['agent_id'] for f in filters)
             for aid in list(tracked):
                 if aid in agents.by_id and aid not in filtered:
-                    filters = client.add_filter(aid)
+                    filters = client.filter_entries(client.add_filter(aid))
                     filtered = set(f['agent_id'] for f in filters)
                     self.reasserted += 1
                     self.actions.append('filter for %s had disappeared and was added again'

@@ -76,7 +76,7 @@ def leader_check(master, request: Request) -> Response | None:
 
 
 def listing(master) -> Response:
-    return json_response({"filters": master.allocator.filters()})
+    return json_response({"filters": master.allocator.filters()}, sort_keys=True)
 
 
 def _no_such_agent(agent_id: str, hostname: str) -> str:
@@ -161,7 +161,7 @@ def put(master, request: Request) -> Response:
         return body
     if master.state.build == "0afdd8b":
         # The first build's PUT is a stub that answers 200 and changes nothing.
-        return json_response({"result": "ok (method not implemented)"})
+        return json_response({"result": "ok (method not implemented)"}, sort_keys=True)
     return replace(master, body)
 
 

@@ -1,5 +1,6 @@
 """Command line: `mesos-sim run` (a cluster that keeps running), `mesos-sim ctl` (drive one),
-`mesos-sim demo` (start one, show it, stop)."""
+`mesos-sim demo` (start one, show it, stop), `mesos-sim master` (the mesos-master stand-in, same as
+the `mesos-master` command: see standin.py)."""
 
 from __future__ import annotations
 
@@ -106,6 +107,12 @@ def cmd_demo(args) -> int:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["master"]:
+        # mesos-master's own flag syntax (--name=value, MESOS_* variables): not argparse's.
+        from .standin import main as standin_main
+
+        return standin_main(argv[1:])
     parser = argparse.ArgumentParser(prog="mesos-sim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start a cluster and keep it running until interrupted")

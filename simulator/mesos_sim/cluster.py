@@ -100,6 +100,7 @@ class Cluster:
         self.readonly_auth = readonly_auth
         self.tls = tls
         self.ca_path: str | None = None
+        self.bind_host = "127.0.0.1"  # the stand-in binds its --ip (0.0.0.0 by default)
         self._ports = list(ports) if ports else [0] * masters
         if len(self._ports) != masters:
             raise ValueError("give one port per master")
@@ -123,12 +124,15 @@ class Cluster:
     def __exit__(self, *exc):
         self.stop()
 
-    def start(self):
+    def start(self, elect: bool = True):
+        """Start every master; `elect=False` leaves the election to the caller (the
+        mesos-master stand-in elects through ZooKeeper)."""
         if self.tls:
             self._make_tls()
         for i in range(len(self.apps)):
             self.start_master(i, elect=False)
-        self.state.elect(index=0)
+        if elect:
+            self.state.elect(index=0)
         self._ticker = threading.Thread(target=self._tick, daemon=True)
         self._ticker.start()
         return self
@@ -180,7 +184,9 @@ class Cluster:
         return None if self.state.leader is None else self.urls[self.state.leader]
 
     def start_master(self, index: int, elect: bool = True):
-        server = Server(self._ports[index], self.apps[index], lambda: self.kill_master(index), self._ssl)
+        server = Server(
+            self._ports[index], self.apps[index], lambda: self.kill_master(index), self._ssl, host=self.bind_host
+        )
         self._ports[index] = server.port
         self.state.masters[index].port = server.port
         self.servers[index] = server

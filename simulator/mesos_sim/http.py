@@ -54,10 +54,10 @@ class Drop(Exception):
         self.crash = crash
 
 
-def json_response(obj, status: int = 200, headers: dict | None = None) -> Response:
-    # stout's JSON writer emits object keys sorted and no spaces (stout/json.hpp: the object
-    # is a std::map); compact separators keep the large state documents cheap to write.
-    body = json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
+def json_response(obj, status: int = 200, headers: dict | None = None, sort_keys: bool = False) -> Response:
+    # stout writes a JSON::Object (a std::map) with sorted keys and the master's jsonify
+    # writers in the order fields are written; both compact, without spaces.
+    body = json.dumps(obj, separators=(",", ":"), sort_keys=sort_keys).encode()
     return Response(status, body, JSON, headers or {})
 
 
@@ -142,10 +142,10 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, port: int, app, on_crash, ssl_context: ssl.SSLContext | None = None):
+    def __init__(self, port: int, app, on_crash, ssl_context: ssl.SSLContext | None = None, host: str = "127.0.0.1"):
         self.app = app
         self.on_crash = on_crash
-        super().__init__(("127.0.0.1", port), _Handler)
+        super().__init__((host, port), _Handler)
         if ssl_context is not None:
             self.socket = ssl_context.wrap_socket(self.socket, server_side=True)
         self._thread = None

@@ -10,7 +10,7 @@ import base64
 import time
 from http import HTTPStatus
 
-from . import allocator
+from . import allocator, operator_api, writers
 from .http import Drop, Request, Response, json_response, text_response
 from .state import SUMMARY_TASK_STATES, Agent, Allocator, ClusterState, Framework, MasterInfo, Task
 
@@ -56,11 +56,13 @@ BUILD_INFO = {
         "git_sha": "3611eb0b7eea8d144e9b2e840e0ba16f2f659ee3",
         "git_tag": "1.0.1",
     },
+    # The ASF release build, as a real 1.11.0 master (PyPI's mesos.scheduler egg) reports it;
+    # git_sha is the 1.11.0 tag.
     "1.11.0": {
-        "build_date": "2020-11-19 20:40:51",
-        "build_time": 1605818451.0,
-        "build_user": "root",
-        "git_sha": "8d52b4c1d4a0fd5dbb6cc0e7df5fab3b4b3e4b0e",
+        "build_date": "2020-11-24 15:38:37",
+        "build_time": 1606232317.0,
+        "build_user": "ubuntu",
+        "git_sha": "04bc7ee1984d86fbb0bd782ccc69ce44c13ae4b9",
         "git_tag": "1.11.0",
     },
 }
@@ -117,16 +119,25 @@ class MasterApp:
         if path == "/master/health":
             return text_response(200)
         if path == "/version":
-            return json_response(self.version_json())
+            return json_response(self.version_json(), sort_keys=True)
         if path == "/metrics/snapshot":
             denied = self.authenticate(request, READONLY_REALM, self.cluster.readonly_auth)
             return denied or json_response(self.metrics())
         if path in ("/allocator/filters", "/help/allocator/filters") and self.state.build:
             return allocator.handle(self, request)
+        if path == "/master/api/v1":
+            # Every v1 operator call is in the read-write realm (GET_AGENTS too), then a
+            # standby redirects (src/master/http.cpp, Master::Http::api).
+            denied = self.authenticate(request, READWRITE_REALM, bool(self.cluster.credentials))
+            if denied is not None:
+                return denied
+            return operator_api.handle(self, request) if self.elected() else self.redirect(request)
         if path in READONLY:
             denied = self.authenticate(request, READONLY_REALM, self.cluster.readonly_auth)
             if denied is not None:
                 return denied
+        if path == "/master/state.json" and self.is_111:
+            return self.not_found()  # 1.11 dropped the .json aliases
         if path in REDIRECTED and not self.elected():
             return self.redirect(request)
         if path in ("/master/state", "/master/state.json"):
@@ -219,35 +230,41 @@ class MasterApp:
     def master_info(self, master: MasterInfo) -> dict:
         # leader_info in 1.11's ReadOnlyHandler::state.
         return {
-            "hostname": master.hostname,
             "id": master.id,
             "pid": master.pid,
             "port": master.port,
+            "hostname": master.hostname,
         }
 
     def agent_json(self, agent: Agent) -> dict:
         # json(Summary<Slave>) in 1.0.1 src/master/http.cpp; SlaveWriter in 1.11 adds
         # port, deactivated and capabilities.
         doc = {
-            "active": agent.connected,
-            "attributes": {},
-            "hostname": agent.hostname,
             "id": agent.id,
-            "offered_resources": {"cpus": 0.0, "disk": 0.0, "gpus": 0.0, "mem": 0.0},
             "pid": agent.pid,
+            "hostname": agent.hostname,
             "registered_time": agent.registered_time,
-            "reserved_resources": {},
-            "resources": resources_json(agent.resources),
-            "unreserved_resources": resources_json(agent.resources),
-            "used_resources": resources_json(agent.used()),
-            "version": self.state.version,
         }
         if agent.reregistered_time is not None:
             doc["reregistered_time"] = agent.reregistered_time
+        doc.update(
+            resources=resources_json(agent.resources),
+            used_resources=resources_json(agent.used()),
+            offered_resources={"cpus": 0.0, "gpus": 0.0, "mem": 0.0, "disk": 0.0},
+            reserved_resources={},
+            unreserved_resources=resources_json(agent.resources),
+            attributes={},
+            active=agent.active,
+            version=self.state.version,
+        )
         if self.is_111:
             doc["port"] = agent.port
-            doc["deactivated"] = False
-            doc["capabilities"] = ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"]
+            doc["deactivated"] = agent.deactivated
+            doc["capabilities"] = list(operator_api.CAPABILITIES_111)
+            if agent.drain_info is not None:
+                doc["drain_info"] = agent.drain_info
+                doc["estimated_drain_start_time_seconds"] = agent.drain_start
+            return writers.ordered(doc, writers.SLAVE_111)
         return doc
 
     def task_json(self, task: Task) -> dict:
@@ -299,11 +316,21 @@ class MasterApp:
             "resources": used,
             "role": "*",
             "tasks": [self.task_json(t) for t in active],
-            "unregistered_time": 0,
+            "unregistered_time": 0.0,
             "used_resources": used,
             "user": "root",
             "webui_url": "",
+            **self._framework_111(),
         }
+
+    def _framework_111(self) -> dict:
+        # FullFrameworkWriter in 1.11 adds these (a framework that is not MULTI_ROLE keeps `role`).
+        if not self.is_111:
+            return {}
+        return {"connected": True, "recovered": False, "unreachable_tasks": [], "offer_constraints": {}}
+
+    def _ordered_framework(self, doc: dict) -> dict:
+        return writers.ordered(doc, writers.FRAMEWORK_111 if self.is_111 else writers.FRAMEWORK_101)
 
     def state_json(self) -> dict:
         with self.state.lock:
@@ -311,13 +338,13 @@ class MasterApp:
             agents = list(self.state.agents.values())
             doc = {
                 **self.version_json(),
-                "activated_slaves": float(sum(1 for a in agents if a.connected)),
+                "activated_slaves": float(sum(1 for a in agents if a.active)),
                 "cluster": self.state.cluster_name,
                 "completed_frameworks": [],
-                "deactivated_slaves": float(sum(1 for a in agents if not a.connected)),
+                "deactivated_slaves": float(sum(1 for a in agents if not a.active)),
                 "elected_time": self.state.elected_time,
                 "flags": self.flags(),
-                "frameworks": [self.framework_json(f) for f in self.state.frameworks.values()],
+                "frameworks": [self._ordered_framework(self.framework_json(f)) for f in self.state.frameworks.values()],
                 "hostname": self.me.hostname,
                 "id": self.me.id,
                 "orphan_tasks": [],
@@ -330,16 +357,19 @@ class MasterApp:
                 doc["leader"] = leader.pid
             if self.is_111:
                 # ReadOnlyHandler::state in 1.11; 1.0.1 has neither key.
+                doc["capabilities"] = list(writers.MASTER_CAPABILITIES_111)
                 doc["unreachable_slaves"] = 0.0
                 doc["recovered_slaves"] = self.recovered_json()
                 if leader is not None:
                     doc["leader_info"] = self.master_info(leader)
-            return doc
+            return writers.ordered(doc, writers.STATE_111 if self.is_111 else writers.STATE_101)
 
     def agent_summary(self, agent: Agent) -> dict:
         # SlaveSummaryWriter / summarizeSlave: the agent's model plus per-state task counts.
         doc = self.agent_json(agent)
         doc.update(agent.counts)
+        if self.is_111:
+            doc["TASK_UNREACHABLE"] = 0
         doc["framework_ids"] = sorted({t.framework_id for t in agent.active_tasks()})
         return doc
 
@@ -369,24 +399,40 @@ class MasterApp:
                         **counts,
                     }
                 )
-            return {
+                if self.is_111:
+                    frameworks[-1].update(connected=True, recovered=False, TASK_UNREACHABLE=0)
+                frameworks[-1] = writers.ordered(
+                    frameworks[-1], writers.SUMMARY_FRAMEWORK_111 if self.is_111 else writers.SUMMARY_FRAMEWORK_101
+                )
+            doc = {
                 "cluster": self.state.cluster_name,
                 "frameworks": frameworks,
                 "hostname": self.me.hostname,
                 "slaves": [self.agent_summary(a) for a in self.state.agents.values()],
             }
+            return writers.ordered(doc, writers.STATE_SUMMARY)
 
     def recovered_json(self) -> list:
         return [
-            {"attributes": {}, "hostname": a.hostname, "id": a.id, "port": a.port}
+            {"id": a.id, "hostname": a.hostname, "port": a.port, "attributes": {}}
             for a in self.state.recovered.values()
         ]
+
+    def slave_full(self, agent: Agent) -> dict:
+        # /master/slaves adds the resources as Resource protobufs (1.11 also the unreserved ones).
+        doc = self.agent_json(agent)
+        doc["reserved_resources_full"] = {}
+        if self.is_111:
+            doc["unreserved_resources_full"] = operator_api.v1_resources(agent.resources, role="*")
+        doc["used_resources_full"] = operator_api.v1_resources(agent.used(), role="*", allocated=self.is_111)
+        doc["offered_resources_full"] = []
+        return doc
 
     def slaves_json(self) -> dict:
         # 1.0.1 lists only registered agents; 1.11 adds the ones recovered from the registry
         # that have not re-registered yet.
         with self.state.lock:
-            doc = {"slaves": [self.agent_json(a) for a in self.state.agents.values()]}
+            doc = {"slaves": [self.slave_full(a) for a in self.state.agents.values()]}
             if self.is_111:
                 doc["recovered_slaves"] = self.recovered_json()
             return doc
@@ -394,8 +440,8 @@ class MasterApp:
     def frameworks_json(self) -> dict:
         with self.state.lock:
             return {
+                "frameworks": [self._ordered_framework(self.framework_json(f)) for f in self.state.frameworks.values()],
                 "completed_frameworks": [],
-                "frameworks": [self.framework_json(f) for f in self.state.frameworks.values()],
                 "unregistered_frameworks": [],
             }
 
@@ -409,18 +455,22 @@ class MasterApp:
                     for key, value in agent.counts.items():
                         counts[key] += value
             connected = sum(1 for a in agents if a.connected) if elected else 0
+            # active: connected and not deactivated by an operator (Slave::active).
+            active = sum(1 for a in agents if a.active) if elected else 0
             doc = {
                 "master/elected": 1.0 if elected else 0.0,
                 "master/uptime_secs": round(time.time() - self.me.start_time, 3),
-                "master/slaves_active": float(connected),
+                "master/slaves_active": float(active),
                 "master/slaves_connected": float(connected),
                 "master/slaves_disconnected": float(len(agents) - connected) if elected else 0.0,
-                "master/slaves_inactive": 0.0,
+                "master/slaves_inactive": float(len(agents) - active) if elected else 0.0,
                 "master/frameworks_active": float(len(self.state.frameworks)) if elected else 0.0,
                 "master/recovery_slave_removals": 0.0,
             }
             for state_name, value in counts.items():
                 doc["master/" + state_name.lower().replace("task_", "tasks_")] = float(value)
+            if self.is_111:
+                doc["master/slaves_unreachable"] = 0.0
             return doc
 
 

@@ -13,6 +13,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from . import draining
+
 # Task states a master counts as "active" (src/master/master.hpp, Framework::isActive...):
 # these occupy resources on an agent and keep it from being drained.
 ACTIVE_TASK_STATES = ("TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING")
@@ -58,10 +60,19 @@ class Agent:
     resources: dict = field(default_factory=lambda: dict(AGENT_RESOURCES))
     tasks: dict = field(default_factory=dict)  # task id -> Task, active and terminal
     counts: dict = field(default_factory=lambda: dict.fromkeys(SUMMARY_TASK_STATES, 0))
+    # Mesos 1.9+ DEACTIVATE_AGENT / DRAIN_AGENT (draining.py): kept in the master's registry.
+    deactivated: bool = False
+    drain_info: dict | None = None
+    drain_start: float | None = None
 
     @property
     def pid(self) -> str:
         return f"slave(1)@127.0.0.1:{self.port}"
+
+    @property
+    def active(self) -> bool:
+        """The master's `active`: connected and not deactivated by an operator."""
+        return self.connected and not self.deactivated
 
     def active_tasks(self) -> list[Task]:
         return [t for t in self.tasks.values() if t.state in ACTIVE_TASK_STATES]
@@ -209,7 +220,7 @@ class ClusterState:
             return agent
 
     def _allocator_register(self, agent: Agent):
-        self.allocator.add(agent.id, agent.hostname, active=agent.connected)
+        self.allocator.add(agent.id, agent.hostname, active=agent.active)
         self._reapply_persisted()
 
     def find_agent(self, agent_id: str) -> Agent:
@@ -241,7 +252,8 @@ class ClusterState:
             if self.leader is None:
                 return
             if agent_id in self.allocator.agents:
-                self.allocator.activate(agent_id)
+                if not agent.deactivated:  # an operator's deactivation outlives the connection
+                    self.allocator.activate(agent_id)
             else:
                 self._allocator_register(agent)
 
@@ -329,6 +341,7 @@ class ClusterState:
         """One round of the allocator and the frameworks' schedulers: finish tasks whose time is
         up, then start tasks on offerable agents with room, so that draining really happens."""
         with self.lock:
+            draining.advance(self)
             for agent, task in list(self.timed_tasks.values()):
                 # a disconnected agent sends no status updates until it is back
                 if agent.connected and now - task.started >= task.duration:
@@ -410,7 +423,7 @@ class ClusterState:
             self.allocator = Allocator()
             for agent_id, agent in list(self.agents.items()):
                 if agent.connected:
-                    self.allocator.add(agent_id, agent.hostname)
+                    self.allocator.add(agent_id, agent.hostname, active=not agent.deactivated)
                 else:
                     self.recovered[agent_id] = self.agents.pop(agent_id)
             self._reapply_persisted()

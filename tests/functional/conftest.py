@@ -170,7 +170,8 @@ def assert_failed(result, *fragments):
     """The task failed with a message that contains every fragment, and without a traceback."""
     assert result["_status"] == "failed", json.dumps(result, indent=1)[:4000]
     msg = result.get("msg", "")
-    assert "Traceback" not in msg and "exception" not in result, json.dumps(result, indent=1)[:4000]
+    crashed = "Traceback" in msg or "MODULE FAILURE" in msg or "module_stderr" in result
+    assert not crashed, json.dumps(result, indent=1)[:4000]
     for fragment in fragments:
         assert fragment in msg, f"{fragment!r} not in {msg!r}"
 

@@ -1,0 +1,278 @@
+"""The v1 operator API: `POST /master/api/v1` with a JSON `Call`, as Mesos answers it.
+
+Source: apache/mesos src/master/http.cpp (`Master::Http::api`, `getAgents`, `deactivateAgent`,
+`drainAgent`, `reactivateAgent`), src/master/validation.cpp, src/common/protobuf_utils.cpp
+(`createAgentResponse`), stout's JSON -> protobuf conversion; the texts and shapes were checked
+against a real 1.11.0 master (tests/contract). MasterApp.route authenticates the request in the
+read-write realm and redirects a standby's before this module sees it.
+
+Simulated calls: GET_AGENTS (1.0.1 and 1.11), DEACTIVATE_AGENT, REACTIVATE_AGENT and DRAIN_AGENT
+(1.9+, so only with version 1.11; 1.0.1 does not know these names). Other calls Mesos knows are
+answered 501 with a text saying the simulator does not simulate them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from . import draining
+from .http import JSON, Request, Response, json_response, text_response
+
+APPLICATION_PROTOBUF = "application/x-protobuf"
+
+# mesos::v1::master::Call::Type (include/mesos/v1/master/master.proto).
+CALL_TYPES_101 = (
+    "UNKNOWN GET_HEALTH GET_FLAGS GET_VERSION GET_METRICS GET_LOGGING_LEVEL SET_LOGGING_LEVEL LIST_FILES "
+    "READ_FILE GET_STATE GET_AGENTS GET_FRAMEWORKS GET_EXECUTORS GET_TASKS GET_ROLES GET_WEIGHTS "
+    "UPDATE_WEIGHTS GET_MASTER SUBSCRIBE RESERVE_RESOURCES UNRESERVE_RESOURCES CREATE_VOLUMES DESTROY_VOLUMES "
+    "GET_MAINTENANCE_STATUS GET_MAINTENANCE_SCHEDULE UPDATE_MAINTENANCE_SCHEDULE START_MAINTENANCE "
+    "STOP_MAINTENANCE GET_QUOTA SET_QUOTA REMOVE_QUOTA"
+).split()
+CALL_TYPES_111 = (
+    CALL_TYPES_101
+    + (
+        "GET_OPERATIONS GROW_VOLUME SHRINK_VOLUME DRAIN_AGENT DEACTIVATE_AGENT REACTIVATE_AGENT UPDATE_QUOTA "
+        "TEARDOWN MARK_AGENT_GONE"
+    ).split()
+)
+# The call's own field for each simulated call (validation.cpp: "Expecting '<field>' to be present").
+AGENT_CALLS = {
+    "DEACTIVATE_AGENT": "deactivate_agent",
+    "REACTIVATE_AGENT": "reactivate_agent",
+    "DRAIN_AGENT": "drain_agent",
+}
+CAPABILITIES_111 = (
+    "MULTI_ROLE",
+    "HIERARCHICAL_ROLE",
+    "RESERVATION_REFINEMENT",
+    "RESOURCE_PROVIDER",
+    "RESIZE_VOLUME",
+    "AGENT_OPERATION_FEEDBACK",
+    "AGENT_DRAINING",
+    "TASK_RESOURCE_LIMITS",
+)
+
+
+class _BadCall(Exception):
+    """The JSON does not convert into a Call protobuf (stout's protobuf::parse texts)."""
+
+
+def handle(master, request: Request) -> Response:
+    is_111 = master.is_111
+    if request.method != "POST":
+        text = f"Expecting one of {{ 'POST' }}, but received '{request.method}'"
+        if is_111:
+            text = f"405 Method Not Allowed. {text}."
+        return text_response(405, text, {"Allow": "POST"})
+    content_type = request.header("content-type")
+    if content_type is None:
+        return text_response(400, "Expecting 'Content-Type' to be present")
+    if content_type == APPLICATION_PROTOBUF:
+        return text_response(501, "mesos-sim: protobuf bodies are not simulated; send application/json")
+    if content_type != JSON:
+        # Compared whole: `application/json; charset=utf-8` is refused too.
+        return text_response(415, f"Expecting 'Content-Type' of {JSON} or {APPLICATION_PROTOBUF}")
+    try:
+        body = json.loads(request.body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        return text_response(400, "Failed to parse body into JSON: " + _picojson_error(request.body, exc))
+    try:
+        call = _parse_call(body, CALL_TYPES_111 if is_111 else CALL_TYPES_101, is_111)
+    except _BadCall as exc:
+        return text_response(400, f"Failed to convert JSON into Call protobuf: {exc}")
+    call_type = call.get("type")
+    if call_type is None:
+        return text_response(400, "Failed to validate master::Call: Expecting 'type' to be present")
+    field = AGENT_CALLS.get(call_type)
+    if field is not None and field not in call:
+        return text_response(400, f"Failed to validate master::Call: Expecting '{field}' to be present")
+    if not _accepts_json(request.header("accept")):
+        return text_response(406, f"Expecting 'Accept' to allow '{APPLICATION_PROTOBUF}' or '{JSON}'")
+    if call_type == "UNKNOWN":
+        return text_response(501, "501 Not Implemented." if is_111 else "")
+    with master.state.lock:
+        if call_type == "GET_AGENTS":
+            return json_response({"type": "GET_AGENTS", "get_agents": get_agents(master)})
+        if field is None:
+            return text_response(501, f"mesos-sim does not simulate the {call_type} call")
+        agent_id = call[field]["agent_id"]["value"]
+        try:
+            if call_type == "DEACTIVATE_AGENT":
+                draining.deactivate(master.state, agent_id)
+            elif call_type == "REACTIVATE_AGENT":
+                draining.reactivate(master.state, agent_id)
+            else:
+                grace = call[field].get("max_grace_period")
+                draining.drain(
+                    master.state,
+                    agent_id,
+                    None if grace is None else int(grace["nanoseconds"]),
+                    bool(call[field].get("mark_gone", False)),
+                )
+        except draining.OperatorError as exc:
+            return text_response(exc.status, exc.message)
+    return Response(200)
+
+
+def _accepts_json(accept: str | None) -> bool:
+    if accept is None:
+        return True
+    for item in accept.split(","):
+        media, _, params = item.strip().partition(";")
+        if "q=0" in params.replace(" ", "") and not re.search(r"q=0\.\d*[1-9]", params):
+            continue
+        if media.strip() in (JSON, "application/*", "*/*", APPLICATION_PROTOBUF):
+            return True
+    return False
+
+
+def _picojson_error(raw: bytes, exc: Exception) -> str:
+    """picojson's text: the line and the rest of it from where parsing stopped. picojson stops
+    after the part of a literal (`null`, `true`, `false`) that matched; Python before it."""
+    text = raw.decode("utf-8", "replace")
+    pos = getattr(exc, "pos", 0) or 0
+    for literal in ("null", "true", "false"):
+        matched = 0
+        while matched < len(literal) and text[pos + matched : pos + matched + 1] == literal[matched]:
+            matched += 1
+        if matched:
+            pos += matched
+            break
+    line = text.count("\n", 0, pos) + 1
+    return f"syntax error at line {line} near: {text[pos:].split(chr(10), 1)[0]}"
+
+
+def _json_kind(value) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if value is None:
+        return "null"
+    return "object"
+
+
+def _expect(value, kind: str, name: str):
+    if _json_kind(value) != kind:
+        raise _BadCall(f"Not expecting a JSON {_json_kind(value)} for field '{name}'")
+
+
+def _parse_call(body, call_types, is_111: bool) -> dict:
+    """stout protobuf::parse<v1::master::Call> for the fields the simulated calls use. Unknown
+    fields are ignored; an unknown enum name is dropped by 1.11 and refused by 1.0.1."""
+    if not isinstance(body, dict):
+        raise _BadCall("Expecting a JSON object")
+    call = {}
+    if "type" in body:
+        _expect(body["type"], "string", "type")
+        if body["type"] in call_types:
+            call["type"] = body["type"]
+        elif not is_111:
+            raise _BadCall(f"Failed to find enum for '{body['type']}'")
+    for call_type, field in AGENT_CALLS.items():
+        if field not in body or call_type not in call_types:
+            continue
+        message = body[field]
+        _expect(message, "object", field)
+        if "agent_id" not in message:
+            raise _BadCall(f"Missing required fields: {field}.agent_id")
+        _expect(message["agent_id"], "object", "agent_id")
+        if "value" not in message["agent_id"]:
+            raise _BadCall(f"Missing required fields: {field}.agent_id.value")
+        _expect(message["agent_id"]["value"], "string", "value")
+        if field == "drain_agent":
+            if "max_grace_period" in message:
+                _expect(message["max_grace_period"], "object", "max_grace_period")
+                if "nanoseconds" not in message["max_grace_period"]:
+                    raise _BadCall("Missing required fields: drain_agent.max_grace_period.nanoseconds")
+                nanoseconds = message["max_grace_period"]["nanoseconds"]
+                if isinstance(nanoseconds, str) and re.fullmatch(r"-?\d+", nanoseconds):
+                    nanoseconds = int(nanoseconds)  # int64 fields take a string of digits too
+                _expect(nanoseconds, "number", "nanoseconds")
+            if "mark_gone" in message:
+                _expect(message["mark_gone"], "boolean", "mark_gone")
+        call[field] = message
+    return call
+
+
+# --- GET_AGENTS ----------------------------------------------------------------------------
+def v1_resources(resources: dict, role: str | None = None, allocated: bool = False) -> list:
+    """Resource protobufs as JSON: scalars (zero ones left out), ranges from "[a-b, c-d]"."""
+    out = []
+    for name, value in resources.items():
+        if isinstance(value, str):
+            ranges = []
+            for part in value.strip("[]").split(","):
+                begin, _, end = part.strip().partition("-")
+                ranges.append({"begin": int(begin), "end": int(end or begin)})
+            item = {"name": name, "type": "RANGES", "ranges": {"range": ranges}}
+        elif value:
+            item = {"name": name, "type": "SCALAR", "scalar": {"value": float(value)}}
+        else:
+            continue
+        if role is not None:
+            item["role"] = role
+        if allocated:
+            item["allocation_info"] = {"role": "*"}
+        out.append(item)
+    return out
+
+
+def _nanoseconds(seconds: float) -> dict:
+    return {"nanoseconds": int(seconds * 1_000_000_000)}
+
+
+def agent_v1(master, agent) -> dict:
+    """mesos::v1::master::Response::GetAgents::Agent (protobuf_utils.cpp createAgentResponse)."""
+    is_111 = master.is_111
+    resources = {k: agent.resources[k] for k in ("cpus", "mem", "disk", "gpus", "ports") if k in agent.resources}
+    doc = {
+        "agent_info": {
+            "hostname": agent.hostname,
+            "port": agent.port,
+            "resources": v1_resources(resources),
+            "id": {"value": agent.id},
+            "checkpoint": True,
+        },
+        "active": agent.active,
+    }
+    if is_111:
+        doc["deactivated"] = agent.deactivated
+    doc["version"] = master.state.version
+    doc["pid"] = agent.pid
+    doc["registered_time"] = _nanoseconds(agent.registered_time)
+    if agent.reregistered_time is not None:
+        doc["reregistered_time"] = _nanoseconds(agent.reregistered_time)
+    doc["total_resources"] = v1_resources(resources, role="*")
+    allocated = v1_resources(agent.used(), role="*", allocated=is_111)
+    if allocated:
+        doc["allocated_resources"] = allocated
+    if is_111:
+        doc["capabilities"] = [{"type": c} for c in CAPABILITIES_111]
+        if agent.drain_info is not None:
+            doc["drain_info"] = agent.drain_info
+            # Whole seconds here, while /master/slaves gives the fraction too (measured).
+            doc["estimated_drain_start_time"] = {"nanoseconds": int(agent.drain_start) * 1_000_000_000}
+    return doc
+
+
+def get_agents(master) -> dict:
+    state = master.state
+    doc = {"agents": [agent_v1(master, a) for a in state.agents.values()]}
+    if master.is_111:
+        doc["recovered_agents"] = [
+            {
+                "hostname": a.hostname,
+                "port": a.port,
+                "resources": v1_resources(a.resources),
+                "id": {"value": a.id},
+                "checkpoint": True,
+            }
+            for a in state.recovered.values()
+        ]
+    return doc

@@ -1,0 +1,76 @@
+"""Start a real Mesos 1.11.0 master with N agents for a person, print where it is, and keep it
+running until Ctrl-C (or SIGTERM). The first run installs it into the cache (about a minute).
+
+    .venv/bin/python tests/real_mesos/run.py [--agents 3] [--port 5050]
+        [--principal ops --secret s3cret [--readonly-auth]] [--state-file FILE]
+
+It prints one JSON object (masters, leader, version, agents) and then keeps running; with
+--state-file it also writes that object there. Point a playbook at the printed URL, e.g.
+`master_url: http://127.0.0.1:<port>`. Local mode: one master, every agent has the master's
+hostname and port (address agents by id), no allocator module (`/allocator/filters` is 404),
+no task can run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from real_mesos.harness import RealMesos, StartError  # noqa: E402
+from real_mesos.install import SetupError, Unavailable, ensure  # noqa: E402
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--agents", type=int, default=3)
+    parser.add_argument("--port", type=int, default=None, help="loopback port (default: a free one)")
+    parser.add_argument("--principal")
+    parser.add_argument("--secret")
+    parser.add_argument("--readonly-auth", action="store_true", help="also authenticate read-only endpoints")
+    parser.add_argument("--state-file", help="also write the printed JSON to this file")
+    args = parser.parse_args(argv)
+    if (args.principal is None) != (args.secret is None):
+        parser.error("--principal and --secret go together")
+    try:
+        ensure(log=lambda message: print(message, file=sys.stderr, flush=True))
+        mesos = RealMesos(
+            agents=args.agents,
+            principal=args.principal,
+            secret=args.secret,
+            readonly_auth=args.readonly_auth,
+            port=args.port,
+        ).start()
+    except Unavailable as exc:
+        print(f"real-mesos: not available on this machine: {exc}", file=sys.stderr)
+        return 2
+    except (SetupError, StartError) as exc:
+        print(f"real-mesos: {exc}", file=sys.stderr)
+        return 1
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    try:
+        text = json.dumps(mesos.describe(), indent=2)
+        if args.state_file:
+            with open(args.state_file + ".tmp", "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+            os.replace(args.state_file + ".tmp", args.state_file)
+        print(text, flush=True)
+        print(f"real-mesos: Mesos {mesos.version} at {mesos.url}; Ctrl-C stops it", file=sys.stderr, flush=True)
+        while not done.wait(0.5):
+            if mesos.process is None or mesos.process.poll() is not None:
+                print("real-mesos: the cluster exited:\n" + mesos.log()[-4000:], file=sys.stderr)
+                return 1
+    finally:
+        mesos.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,251 @@
+# Copyright (c) mesos.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from ansible_collections.mesos.maintenance.plugins.module_utils._client import (
+    BUILD_LATER,
+    MesosClientBase,
+    MesosUrlError,
+    normalize_master_url,
+    parse_retry_after,
+    resolve_location,
+    same_master,
+    url_origin,
+)
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
+
+# --- pure helpers ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('given, expected', [
+    ('http://m1:5050', 'http://m1:5050'),
+    ('http://M1.Example.com:5050/', 'http://m1.example.com:5050'),
+    ('m1:5050', 'http://m1:5050'),
+    ('https://m1:5050/mesos/', 'https://m1:5050/mesos'),
+    (' https://10.0.0.1:5050 ', 'https://10.0.0.1:5050'),
+])
+def test_normalize_master_url(given, expected):
+    assert normalize_master_url(given) == expected
+
+
+@pytest.mark.parametrize('given, fragment', [
+    ('', 'empty entry'), ('ftp://m1:5050', 'only http and https'), ('http://:5050', 'no host name'),
+    ('http://m1:port', 'invalid port'), ('http://m1:5050/?x=1', 'without query'),
+    ('http://u:p@m1:5050', 'principal and secret'),
+])
+def test_normalize_master_url_rejects(given, fragment):
+    with pytest.raises(MesosUrlError, match=fragment):
+        normalize_master_url(given)
+
+
+@pytest.mark.parametrize('base, location, expected', [
+    ('http://10.0.0.1:5050', '//m2.example.com:5050', 'http://m2.example.com:5050'),
+    ('https://10.0.0.1:5050', '//m2.example.com:5050', 'https://m2.example.com:5050'),
+    ('https://10.0.0.1:5050', 'https://M2:5050', 'https://m2:5050'),
+    ('http://10.0.0.1:5050', 'https://m2:5050', 'https://m2:5050'),
+    ('http://10.0.0.1:5050', '/master/redirect', 'http://10.0.0.1:5050'),
+    # a later build's 307 on /allocator/filters carries the path; the base is what we keep
+    ('http://10.0.0.1:5050', '//10.0.0.2:5050/allocator/filters?agentId=x', 'http://10.0.0.2:5050'),
+])
+def test_resolve_location(base, location, expected):
+    assert resolve_location(base, location) == expected
+
+
+@pytest.mark.parametrize('base, location, fragment', [
+    ('https://m1:5050', 'http://m2:5050', 'refusing to go from https to http'),
+    ('http://m1:5050', 'ftp://m2:21', r'not an http\(s\) URL'),
+    ('http://m1:5050', '', 'without a Location'),
+    ('http://m1:5050', '//:5050', 'names no host'),
+])
+def test_resolve_location_rejects(base, location, fragment):
+    with pytest.raises(MesosUrlError, match=fragment):
+        resolve_location(base, location)
+
+
+def test_url_origin_and_same_master():
+    assert url_origin('http://m1') == ('http', 'm1', 80)
+    assert url_origin('https://M1/x') == ('https', 'm1', 443)
+    assert same_master('http://127.0.0.1:5050', 'http://localhost:5050')
+    assert not same_master('http://127.0.0.1:5050', 'http://127.0.0.1:5051')
+
+
+@pytest.mark.parametrize('value, expected', [(None, 1.0), ('3', 3.0), ('-2', 0.0), ('soon', 1.0), ('999', 10.0)])
+def test_parse_retry_after(value, expected):
+    assert parse_retry_after(value, 1.0) == expected
+
+
+# --- against a tiny local server -------------------------------------------------------------------------------------
+
+
+class FakeMaster(object):
+    """A local HTTP server answering from a table of (method, path) -> (status, headers, body)."""
+
+    def __init__(self):
+        self.routes = {}
+        self.seen = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                body = self.rfile.read(length) if length else b''
+                path = self.path.split('?', 1)[0]
+                fake.seen.append((self.command, self.path, self.headers.get('Authorization'),
+                                  self.headers.get('Content-Type'), body))
+                status, headers, payload = fake.routes.get((self.command, path), (404, {}, ''))
+                if callable(payload):
+                    payload = payload()
+                data = payload if isinstance(payload, bytes) else (
+                    json.dumps(payload) if not isinstance(payload, str) else payload).encode()
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value.replace('SELF', '127.0.0.1:%d' % fake.port))
+                self.send_header('Content-Length', str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_DELETE = do_PUT = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(('127.0.0.1', 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = 'http://127.0.0.1:%d' % self.port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def masters():
+    started = []
+
+    def factory():
+        fake = FakeMaster()
+        started.append(fake)
+        return fake
+
+    yield factory
+    for fake in started:
+        fake.close()
+
+
+class Client(MesosClientBase):
+    def __init__(self, params, **kwargs):
+        defaults = dict(timeout=2, leader_timeout=0.5, validate_certs=True)
+        defaults.update(params)
+        self.warnings = []
+        super(Client, self).__init__(defaults, sleep=lambda s: None, **kwargs)
+
+    def warn(self, msg):
+        self.warnings.append(msg)
+
+
+def test_credentials_go_to_configured_and_learned_hosts_only(masters):
+    configured, leader, elsewhere = masters(), masters(), masters()
+    configured.routes[('GET', '/master/redirect')] = (307, {'Location': '//localhost:%d' % leader.port}, '')
+    leader.routes[('GET', '/allocator/filters')] = (200, {}, {'filters': []})
+    client = Client(dict(master_url=[configured.url], principal='ops', secret='s3cret'))
+    assert client.get_filters() == []
+    assert client.leader == 'http://localhost:%d' % leader.port
+    assert configured.seen[0][2].startswith('Basic ')
+    assert leader.seen[0][2].startswith('Basic ')
+    # a host nobody configured nor named in /master/redirect is not trusted
+    assert not client.is_trusted(elsewhere.url.replace('127.0.0.1', 'localhost'))
+    assert client.is_trusted(leader.url.replace('127.0.0.1', 'localhost'))
+
+
+def test_a_307_from_the_filter_endpoint_is_not_followed(masters):
+    """The Location of an endpoint's 307 is not used: the client asks the configured masters again."""
+    configured, trap = masters(), masters()
+    configured.routes[('GET', '/master/redirect')] = (307, {'Location': '//SELF'}, '')
+    configured.routes[('GET', '/allocator/filters')] = (
+        307, {'Location': '//127.0.0.1:%d/allocator/filters' % trap.port}, '')
+    client = Client(dict(master_url=[configured.url], principal='ops', secret='s3cret'))
+    with pytest.raises(MesosError, match='keeps answering 307'):
+        client.get_filters()
+    assert trap.seen == []
+    assert client.build == BUILD_LATER
+
+
+def test_only_strings_and_exact_content_type_are_sent(masters):
+    fake = masters()
+    fake.routes[('GET', '/master/redirect')] = (307, {'Location': '//SELF'}, '')
+    fake.routes[('POST', '/allocator/filters')] = (200, {}, {'filters': [{'agentId': 'a-S1', 'hostname': 'h'}]})
+    client = Client(dict(master_url=[fake.url]))
+    assert client.add_filter('a-S1') == [{'agentId': 'a-S1', 'hostname': 'h'}]
+    method, path, auth, content_type, body = fake.seen[-1]
+    assert (method, content_type, json.loads(body)) == ('POST', 'application/json', {'agentId': 'a-S1'})
+    assert auth is None
+    for bad in (None, 5, '', ['a-S1']):
+        with pytest.raises(MesosError, match='must be a non-empty string'):
+            client.add_filter(bad)
+
+
+def test_delete_404_no_filter_means_absent(masters):
+    fake = masters()
+    fake.routes[('GET', '/master/redirect')] = (307, {'Location': '//SELF'}, '')
+    fake.routes[('DELETE', '/allocator/filters')] = (404, {}, 'No filter exists for agent a-S1')
+    client = Client(dict(master_url=[fake.url]))
+    assert client.remove_filter('a-S1') is None
+    assert fake.seen[-1][1] == '/allocator/filters?agentId=a-S1'
+
+
+def test_module_not_loaded_is_named(masters):
+    fake = masters()
+    fake.routes[('GET', '/master/redirect')] = (307, {'Location': '//SELF'}, '')
+    client = Client(dict(master_url=[fake.url]))
+    with pytest.raises(MesosError, match='allocator module is not loaded'):
+        client.get_filters()
+
+
+def test_no_leader_within_leader_timeout(masters):
+    fake = masters()
+    fake.routes[('GET', '/master/redirect')] = (503, {}, 'No leader elected')
+    client = Client(dict(master_url=[fake.url]))
+    with pytest.raises(MesosError, match=r'no leading Mesos master found within leader_timeout=0.5s'):
+        client.get_leader()
+
+
+def test_a_503_with_a_known_leader_points_at_credentials(masters):
+    """Later builds turn a 401 of their internal /master/state request into 503 No leader elected."""
+    fake = masters()
+    fake.routes[('GET', '/master/redirect')] = (307, {'Location': '//SELF'}, '')
+    fake.routes[('GET', '/allocator/filters')] = (503, {}, 'No leader elected')
+    fake.routes[('GET', '/master/state')] = (401, {'WWW-Authenticate': 'Basic realm="mesos-master-readonly"'}, '')
+    client = Client(dict(master_url=[fake.url], leader_timeout=0))
+    with pytest.raises(MesosError, match='set principal and secret for an account that may read /master/state'):
+        client.get_filters()
+    assert client.build == BUILD_LATER
+
+
+def test_https_to_http_redirect_is_refused(masters):
+    with pytest.raises(MesosUrlError, match='refusing to go from https to http'):
+        resolve_location('https://127.0.0.1:5050', 'http://127.0.0.1:5051')
+
+
+def test_build_probe_asks_a_standby(masters):
+    leader, standby = masters(), masters()
+    for fake in (leader, standby):
+        fake.routes[('GET', '/master/redirect')] = (307, {'Location': '//127.0.0.1:%d' % leader.port}, '')
+    standby.routes[('GET', '/allocator/filters')] = (200, {}, {'filters': []})
+    client = Client(dict(master_url=[standby.url, leader.url]))
+    client.get_leader()
+    assert client.probe_build() == '0afdd8b'
+    standby.routes[('GET', '/allocator/filters')] = (307, {'Location': '//127.0.0.1:%d/allocator/filters'
+                                                      % leader.port}, '')
+    client = Client(dict(master_url=[standby.url, leader.url]))
+    client.get_leader()
+    assert client.probe_build() == 'later'
