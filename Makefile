@@ -52,7 +52,7 @@ venv-oldest: ## Create/update .venv-2.17 (Python 3.11, ansible-core 2.17)
 ##@ Gates (zero findings, no ignore files)
 
 .PHONY: gates lint-ruff lint-ansible sanity-oldest sanity-oldest-target sanity-newest units-oldest units-newest
-.PHONY: build-check changelog-lint
+.PHONY: build-check changelog-lint fmt
 GATES := lint-ruff lint-ansible changelog-lint build-check \
 	sanity-oldest sanity-oldest-target sanity-newest units-oldest units-newest
 gates: $(GATES) ## Run every gate (fast ones first)
@@ -85,6 +85,10 @@ units-oldest: venv-oldest ## ansible-test units, ansible-core 2.17 / Python 3.11
 
 units-newest: venv ## ansible-test units, ansible-core 2.21 / Python 3.13
 	scripts/ansible-test.sh $(VENV) units
+
+fmt: venv ## Fix what ruff can: ruff format + ruff check --fix on the lint-ruff paths
+	$(VENV)/bin/ruff format $(RUFF_PATHS)
+	$(VENV)/bin/ruff check --fix $(RUFF_PATHS)
 
 ##@ Tests
 

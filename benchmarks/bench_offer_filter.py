@@ -67,8 +67,12 @@ def run_playbook(workdir, name, tasks):
     play = [{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]
     playbook.write_text(json.dumps(play))
     started = time.perf_counter()
-    proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)],
-                          env=ansible_env(workdir), capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)],
+        env=ansible_env(workdir),
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
@@ -84,8 +88,12 @@ def uri_loop(workdir, cluster, ids):
         {"name": "load agent ids", "ansible.builtin.include_vars": {"file": str(vars_file)}},
         {
             "name": "filter",
-            "ansible.builtin.uri": {"url": f"{leader}/allocator/filters", "method": "POST", "body_format": "json",
-                                    "body": {"agentId": "{{ item }}"}},
+            "ansible.builtin.uri": {
+                "url": f"{leader}/allocator/filters",
+                "method": "POST",
+                "body_format": "json",
+                "body": {"agentId": "{{ item }}"},
+            },
             "loop": "{{ agent_ids }}",
         },
         {
@@ -136,12 +144,16 @@ def main():
     sizes = [int(s) for s in args.sizes.split(",")]
 
     rows = []
-    with tempfile.TemporaryDirectory(prefix="bench-offer-filter-") as tmp, \
-            Cluster(masters=3, agents=max(sizes), build=args.build) as cluster:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-offer-filter-") as tmp,
+        Cluster(masters=3, agents=max(sizes), build=args.build) as cluster,
+    ):
         workdir = Path(tmp)
         all_ids = cluster.agent_ids
-        print(f"cluster: 3 masters, {len(all_ids)} agents, allocator build {args.build}; "
-              f"Python {sys.version.split()[0]}", flush=True)
+        print(
+            f"cluster: 3 masters, {len(all_ids)} agents, allocator build {args.build}; Python {sys.version.split()[0]}",
+            flush=True,
+        )
         for n in sizes:
             ids = all_ids[:n]
             a = None if args.skip_uri else uri_loop(workdir, cluster, ids)
@@ -154,13 +166,17 @@ def main():
             print(f"  N={n}: a={'-' if a is None else f'{a:.2f}s'} b={b:.2f}s c={c:.2f}s", flush=True)
 
     print()
-    print(f"{'agents':>7} {'(a) uri loop':>13} {'(b) module':>11} {'(c) requests':>13} {'a/b':>7} {'b/c':>6} "
-          f"{'(b) requests per task (limit N+3)':>34}")
+    print(
+        f"{'agents':>7} {'(a) uri loop':>13} {'(b) module':>11} {'(c) requests':>13} {'a/b':>7} {'b/c':>6} "
+        f"{'(b) requests per task (limit N+3)':>34}"
+    )
     for n, a, b, c, per_task in rows:
         a_text = "-" if a is None else f"{a:.2f}s"
         ab = "-" if a is None else f"{a / b:.1f}"
-        print(f"{n:>7} {a_text:>13} {b:>10.2f}s {c:>12.2f}s {ab:>7} {b / c:>6.2f} "
-              f"{' + '.join(str(x) for x in per_task) + f' (N+3 = {n + 3})':>34}")
+        print(
+            f"{n:>7} {a_text:>13} {b:>10.2f}s {c:>12.2f}s {ab:>7} {b / c:>6.2f} "
+            f"{' + '.join(str(x) for x in per_task) + f' (N+3 = {n + 3})':>34}"
+        )
 
 
 if __name__ == "__main__":

@@ -87,6 +87,10 @@ notes:
     answer. It never follows a redirect by itself: a C(307) from any other endpoint only makes it ask the
     configured masters for the leader again. A redirect from V(https) to V(http) is refused.
   - >-
+    Proxies come from the usual environment variables (E(HTTPS_PROXY), E(HTTP_PROXY), E(NO_PROXY)); with
+    O(validate_certs=true) and no O(ca_path), E(REQUESTS_CA_BUNDLE) or E(CURL_CA_BUNDLE) is used when set, else
+    the trust store of C(requests). C(~/.netrc) is never read.
+  - >-
     Requests are retried a bounded number of times: refused connections, timeouts and the HTTP status codes
     408, 429, 502, 503 and 504 (honouring C(Retry-After)).
 """

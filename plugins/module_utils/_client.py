@@ -32,6 +32,7 @@ What it does, and what it trusts:
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 import traceback
@@ -48,6 +49,7 @@ REQUESTS_IMPORT_ERROR = None
 try:
     import requests
     import requests.exceptions
+    import requests.utils
     HAS_REQUESTS = True
 except ImportError:
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
@@ -255,7 +257,9 @@ class MesosClientBase(object):
         if not params.get('validate_certs', True):
             self._verify = False
         else:
-            self._verify = params.get('ca_path') or True
+            self._verify = (params.get('ca_path') or os.environ.get('REQUESTS_CA_BUNDLE')
+                            or os.environ.get('CURL_CA_BUNDLE') or True)
+        self._proxies = {}
         self._cert = None
         if params.get('client_cert'):
             self._cert = (params['client_cert'], params['client_key']) if params.get('client_key') \
@@ -270,6 +274,11 @@ class MesosClientBase(object):
     def session(self):
         if self._session is None:
             session = requests.Session()
+            # No per-request environment lookups (proxies, CA bundle and ~/.netrc for every request cost about a
+            # tenth of the time of a bulk change). The proxies and the CA bundle from the environment are applied
+            # explicitly instead (see _proxies_for and __init__); ~/.netrc is never read, so credentials only ever
+            # come from principal and secret.
+            session.trust_env = False
             if not self.params.get('validate_certs', True):
                 try:
                     import urllib3
@@ -280,6 +289,16 @@ class MesosClientBase(object):
             session.headers['Accept'] = 'application/json'
             self._session = session
         return self._session
+
+    def _proxies_for(self, url):
+        """The proxies the environment (``HTTPS_PROXY``, ``NO_PROXY``, ...) sets for a URL's origin, looked up once."""
+        origin = url_origin(url)
+        if origin not in self._proxies:
+            try:
+                self._proxies[origin] = requests.utils.get_environ_proxies(url)
+            except Exception:  # a malformed proxy variable must not break the module
+                self._proxies[origin] = {}
+        return self._proxies[origin]
 
     def is_trusted(self, url):
         return url_origin(url) in self._trusted
@@ -297,7 +316,7 @@ class MesosClientBase(object):
         try:
             return self.session.request(method, url, params=params, data=data, headers=headers, auth=auth,
                                         timeout=self.timeout, allow_redirects=False, verify=self._verify,
-                                        cert=self._cert)
+                                        cert=self._cert, proxies=self._proxies_for(url))
         except Exception as exc:  # requests raises many kinds; classify them all
             text, transient = describe_exception(exc)
             shown = url if not params else '%s?%s' % (url, '&'.join('%s=%s' % kv for kv in sorted(params.items())))

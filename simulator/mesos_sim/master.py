@@ -39,9 +39,11 @@ READONLY = {
     "/master/tasks",
     "/master/roles",
     "/master/flags",
-    "/master/maintenance/schedule",
     "/master/maintenance/status",
 }
+# --authenticate_http_readwrite covers these (READWRITE_HTTP_AUTHENTICATION_REALM); every
+# /master/api/v1 call too, see route().
+READWRITE = {"/master/maintenance/schedule"}
 READONLY_REALM = "mesos-master-readonly"
 READWRITE_REALM = "mesos-master-readwrite"
 # libprocess processes a real mesos-master runs; any other first path segment goes to the
@@ -136,6 +138,10 @@ class MasterApp:
             denied = self.authenticate(request, READONLY_REALM, self.cluster.readonly_auth)
             if denied is not None:
                 return denied
+        if path in READWRITE:
+            denied = self.authenticate(request, READWRITE_REALM, bool(self.cluster.credentials))
+            if denied is not None:
+                return denied
         if path == "/master/state.json" and self.is_111:
             return self.not_found()  # 1.11 dropped the .json aliases
         if path in REDIRECTED and not self.elected():
@@ -150,6 +156,8 @@ class MasterApp:
             return json_response(self.frameworks_json())
         if path == "/master/flags":
             return json_response({"flags": self.flags()})
+        if path in ("/master/maintenance/schedule", "/master/maintenance/status") and request.method == "GET":
+            return json_response({})  # no maintenance schedule is ever posted to the simulator
         return self.not_found()
 
     # --- redirects and auth -------------------------------------------------------------
@@ -171,14 +179,15 @@ class MasterApp:
         challenge for missing, malformed or wrong credentials."""
         if not enabled or not self.cluster.credentials:
             return None
-        header = request.header("authorization") or ""
-        scheme, _, encoded = header.partition(" ")
-        if scheme == "Basic":
+        # Exactly `Basic <base64>`, decoding to exactly `principal:secret` (a secret with a
+        # colon never passes); anything else is refused (libprocess src/authenticator.cpp).
+        parts = (request.header("authorization") or "").split(" ")
+        if len(parts) == 2 and parts[0] == "Basic":
             try:
-                principal, _, secret = base64.b64decode(encoded).decode().partition(":")
+                credential = base64.b64decode(parts[1], validate=True).decode().split(":")
             except (ValueError, UnicodeDecodeError):
-                principal = secret = None
-            if principal is not None and self.cluster.credentials.get(principal) == secret:
+                credential = []
+            if len(credential) == 2 and self.cluster.credentials.get(credential[0]) == credential[1]:
                 return None
         return self.error(401, headers={"WWW-Authenticate": f'Basic realm="{realm}"'})
 

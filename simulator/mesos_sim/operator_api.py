@@ -130,9 +130,11 @@ def _accepts_json(accept: str | None) -> bool:
 def _picojson_error(raw: bytes, exc: Exception) -> str:
     """picojson's text: the line and the rest of it from where parsing stopped. picojson stops
     after the part of a literal (`null`, `true`, `false`) that matched; Python before it."""
-    text = raw.decode("utf-8", "replace")
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     pos = getattr(exc, "pos", 0) or 0
-    for literal in ("null", "true", "false"):
+    # Only where a value was expected does picojson try a literal ("{not json" fails at the n).
+    literals = ("null", "true", "false") if str(exc).startswith("Expecting value") else ()
+    for literal in literals:
         matched = 0
         while matched < len(literal) and text[pos + matched : pos + matched + 1] == literal[matched]:
             matched += 1
@@ -160,6 +162,22 @@ def _json_kind(value) -> str:
 def _expect(value, kind: str, name: str):
     if _json_kind(value) != kind:
         raise _BadCall(f"Not expecting a JSON {_json_kind(value)} for field '{name}'")
+
+
+def _scalar(value, kind: str, name: str):
+    """A number or boolean field: stout also takes a string holding that JSON value."""
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError as exc:
+            raise _BadCall(
+                f"Failed to parse '{value}' as a JSON {kind} for field '{name}': {_picojson_error(value, exc)}"
+            ) from None
+        if _json_kind(parsed) != kind:
+            raise _BadCall(f"Failed to parse '{value}' as a JSON {kind} for field '{name}': Unexpected JSON type parsed")
+        return parsed
+    _expect(value, kind, name)
+    return value
 
 
 def _parse_call(body, call_types, is_111: bool) -> dict:
@@ -190,12 +208,11 @@ def _parse_call(body, call_types, is_111: bool) -> dict:
                 _expect(message["max_grace_period"], "object", "max_grace_period")
                 if "nanoseconds" not in message["max_grace_period"]:
                     raise _BadCall("Missing required fields: drain_agent.max_grace_period.nanoseconds")
-                nanoseconds = message["max_grace_period"]["nanoseconds"]
-                if isinstance(nanoseconds, str) and re.fullmatch(r"-?\d+", nanoseconds):
-                    nanoseconds = int(nanoseconds)  # int64 fields take a string of digits too
-                _expect(nanoseconds, "number", "nanoseconds")
+                grace = dict(message["max_grace_period"])
+                grace["nanoseconds"] = _scalar(grace["nanoseconds"], "number", "nanoseconds")
+                message = {**message, "max_grace_period": grace}
             if "mark_gone" in message:
-                _expect(message["mark_gone"], "boolean", "mark_gone")
+                message = {**message, "mark_gone": _scalar(message["mark_gone"], "boolean", "mark_gone")}
         call[field] = message
     return call
 

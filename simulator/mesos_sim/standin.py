@@ -49,7 +49,9 @@ from .cluster import Cluster
 from .master import MasterApp
 from .state import MasterInfo
 
-MODULE_API_VERSION = "1"
+# include/mesos/module.hpp MESOS_MODULE_API_VERSION: "2" since Mesos 0.21.0 (1.0.1 and 1.11 alike;
+# a real 1.11.0 master says "Module API version mismatch. Mesos has: 2, library requires: 1").
+MODULE_API_VERSION = "2"
 DEFAULT_ALLOCATOR = "HierarchicalDRF"
 ALLOCATOR_MODULE = allocator.MODULE_NAME
 # src/module/manager.cpp, ModuleManager::initialize (1.0.x: every kind's minimum is MESOS_VERSION).

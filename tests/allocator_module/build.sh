@@ -13,6 +13,7 @@
 #   wrong/libofferfilterallocator-1.0.1-v1-RC5.tar.gz  (mesos-master refuses it at start-up)
 #   libofferfilterallocator-1.0.3-v1-RC5.so            honestly named 1.0.3 (preflight refuses)
 #   nosymbol/libofferfilterallocator-1.0.1-v1-RC5.so   no module symbol at all
+#   libexamplehook-1.0.1.so                            another module (org_example_TestHook, a Hook)
 #   SHA256SUMS
 # Builds are reproducible (no timestamps in the archives), so checksums stay stable.
 set -euo pipefail
@@ -50,6 +51,7 @@ lib "$out/libofferfilterallocator-1.0.1-0afdd8b.so" 1.0.1 0afdd8b
 lib "$out/libofferfilterallocator-1.0.3-v1-RC5.so" 1.0.3 v1-RC5
 lib "$out/wrong/libofferfilterallocator-1.0.1-v1-RC5.so" 1.0.3 v1-RC5
 lib "$out/nosymbol/libofferfilterallocator-1.0.1-v1-RC5.so" 1.0.1 v1-RC5 -DNO_MODULE_SYMBOL
+lib "$out/libexamplehook-1.0.1.so" 1.0.1 example -DMODULE_SYMBOL=org_example_TestHook -DMODULE_KIND='"Hook"'
 archive "$out" libofferfilterallocator-1.0.1-v1-RC5.so 1
 archive "$out" libofferfilterallocator-1.0.1-0afdd8b.so 0
 archive "$out/wrong" libofferfilterallocator-1.0.1-v1-RC5.so 1

@@ -24,10 +24,14 @@
 #define BUILD_ID "v1-RC5"
 #endif
 #ifndef MODULE_API_VERSION
-#define MODULE_API_VERSION "1"
+/* MESOS_MODULE_API_VERSION in include/mesos/module.hpp: "2" since Mesos 0.21.0. */
+#define MODULE_API_VERSION "2"
 #endif
 #ifndef MODULE_KIND
 #define MODULE_KIND "Allocator"
+#endif
+#ifndef MODULE_SYMBOL
+#define MODULE_SYMBOL im_getty_mesos_OfferFilteringAllocator
 #endif
 
 struct ModuleBase {
@@ -54,7 +58,7 @@ static void *create(const void *parameters)
     return &instance;
 }
 
-struct AllocatorModule im_getty_mesos_OfferFilteringAllocator = {
+struct AllocatorModule MODULE_SYMBOL = {
     {
         MODULE_API_VERSION,
         MESOS_VERSION,

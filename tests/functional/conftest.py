@@ -211,4 +211,4 @@ def wait_until(predicate, timeout=30.0, interval=0.05):
         if predicate():
             return True
         time.sleep(interval)
-    raise AssertionError("condition not met within %ss" % timeout)
+    raise AssertionError(f"condition not met within {timeout}s")

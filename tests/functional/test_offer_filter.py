@@ -101,8 +101,9 @@ def test_filter_by_hostname_is_found_by_id_and_back(run_tasks, cluster):
     assert_ok(run_tasks(offer_filter(cluster, hostname=[agent["hostname"]])).result, changed=True)
     assert_ok(run_tasks(offer_filter(cluster, agent_id=[agent["id"]])).result, changed=False)
     # the same agent named twice is handled once
-    assert_ok(run_tasks(offer_filter(cluster, agent_id=[agent["id"]], hostname=[agent["hostname"]])).result,
-              changed=False)
+    assert_ok(
+        run_tasks(offer_filter(cluster, agent_id=[agent["id"]], hostname=[agent["hostname"]])).result, changed=False
+    )
     result = run_tasks(offer_filter(cluster, state="absent", hostname=[agent["hostname"]])).result
     assert_ok(result, changed=True)
     assert result["removed"] == [agent["id"]]
@@ -140,10 +141,11 @@ def test_standby_only_master_url(run_tasks, cluster):
     result = run_tasks(task).result
     assert_ok(result, changed=False)
     assert cluster.filters() == {cluster.agents[0]["id"]}
-    assert result["leader"].endswith(":%s" % cluster.urls[leader].rsplit(":", 1)[1])
+    assert result["leader"].endswith(":" + cluster.urls[leader].rsplit(":", 1)[1])
     cluster.reset_log()
-    result = run_tasks(offer_filter(cluster, master_url=[cluster.urls[standby]],
-                                    agent_id=[cluster.agents[1]["id"]])).result
+    result = run_tasks(
+        offer_filter(cluster, master_url=[cluster.urls[standby]], agent_id=[cluster.agents[1]["id"]])
+    ).result
     assert_ok(result, changed=True)
     assert cluster.filters() == {cluster.agents[0]["id"], cluster.agents[1]["id"]}
     served = [(i, method) for i, method, path in cluster.request_log if path.startswith("/allocator/filters")]
@@ -183,8 +185,12 @@ def test_no_leader_within_leader_timeout(run_tasks, cluster_factory, build):
     cluster = cluster_factory(masters=3, agents=3, build=build, election_delay=120.0)
     cluster.kill_leader()
     result = run_tasks(offer_filter(cluster, agent_id=[cluster.agents[0]["id"]], leader_timeout=1.5)).result
-    assert_failed(result, "no leading Mesos master found within leader_timeout=1.5s", "no leader elected (503)",
-                  "connection refused")
+    assert_failed(
+        result,
+        "no leading Mesos master found within leader_timeout=1.5s",
+        "no leader elected (503)",
+        "connection refused",
+    )
     assert result["added"] == []
 
 
@@ -226,9 +232,15 @@ def test_max_filtered_refuses_and_changes_nothing(run_tasks, cluster):
     before = cluster.filters()
     cluster.reset_log()
     result = run_tasks(offer_filter(cluster, agent_id=[agents[2]["id"], agents[3]["id"]], max_filtered=3)).result
-    assert_failed(result, "refusing to filter", "4 of 5 agents would be unavailable", "max_filtered=3",
-                  f"{agents[0]['hostname']} ({agents[0]['id']}, filtered)",
-                  f"{agents[1]['hostname']} ({agents[1]['id']}, disconnected)", "nothing was changed")
+    assert_failed(
+        result,
+        "refusing to filter",
+        "4 of 5 agents would be unavailable",
+        "max_filtered=3",
+        f"{agents[0]['hostname']} ({agents[0]['id']}, filtered)",
+        f"{agents[1]['hostname']} ({agents[1]['id']}, disconnected)",
+        "nothing was changed",
+    )
     assert cluster.filters() == before
     assert not [entry for entry in cluster.request_log if entry[1] in ("POST", "DELETE", "PUT")]
 
@@ -301,8 +313,9 @@ def test_wait_failover_reasserts_lost_filter(run_tasks, cluster_factory, build):
     cluster = cluster_factory(masters=3, agents=3, build=build, persist=False)
     agent = cluster.agents[0]["id"]
     cluster.launch_tasks(agent, count=1, duration=5.0)
-    pending = run_tasks(offer_filter(cluster, agent_id=[agent], wait=True, wait_sleep=0.3, wait_timeout=60),
-                        background=True)
+    pending = run_tasks(
+        offer_filter(cluster, agent_id=[agent], wait=True, wait_sleep=0.3, wait_timeout=60), background=True
+    )
     wait_until(lambda: agent in cluster.filters(), timeout=30)
     old = cluster.kill_leader()
     result = pending.wait().result
@@ -317,8 +330,9 @@ def test_wait_failover_with_persisted_filters_needs_no_reassert(run_tasks, clust
     cluster = cluster_factory(masters=3, agents=3, build="later", persist=True)
     agent = cluster.agents[0]["id"]
     cluster.launch_tasks(agent, count=1, duration=4.0)
-    pending = run_tasks(offer_filter(cluster, agent_id=[agent], wait=True, wait_sleep=0.3, wait_timeout=60),
-                        background=True)
+    pending = run_tasks(
+        offer_filter(cluster, agent_id=[agent], wait=True, wait_sleep=0.3, wait_timeout=60), background=True
+    )
     wait_until(lambda: agent in cluster.filters(), timeout=30)
     cluster.kill_leader()
     result = pending.wait().result
@@ -331,8 +345,9 @@ def test_wait_agent_reregistration_reasserts(run_tasks, cluster_factory, build):
     cluster = cluster_factory(masters=1, agents=3, build=build, persist=False)
     agent = cluster.agents[0]["id"]
     cluster.launch_tasks(agent, count=1, duration=4.0)
-    pending = run_tasks(offer_filter(cluster, agent_id=[agent], wait=True, wait_sleep=0.3, wait_timeout=60),
-                        background=True)
+    pending = run_tasks(
+        offer_filter(cluster, agent_id=[agent], wait=True, wait_sleep=0.3, wait_timeout=60), background=True
+    )
     wait_until(lambda: agent in cluster.filters(), timeout=30)
     cluster.disconnect_agent(agent)
     cluster.reregister_agent(agent)
@@ -346,8 +361,9 @@ def test_wait_follows_agent_that_came_back_with_a_new_id(run_tasks, cluster_fact
     cluster = cluster_factory(masters=1, agents=3, build=build)
     agent = cluster.agents[0]
     cluster.launch_tasks(agent["id"], count=1, duration=3.0)
-    pending = run_tasks(offer_filter(cluster, agent_id=[agent["id"]], wait=True, wait_sleep=0.3, wait_timeout=60),
-                        background=True)
+    pending = run_tasks(
+        offer_filter(cluster, agent_id=[agent["id"]], wait=True, wait_sleep=0.3, wait_timeout=60), background=True
+    )
     wait_until(lambda: agent["id"] in cluster.filters(), timeout=30)
     new_id = cluster.replace_agent(agent["id"])
     result = pending.wait().result

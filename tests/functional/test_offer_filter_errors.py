@@ -9,6 +9,7 @@ import json
 
 import pytest
 from conftest import assert_failed, assert_ok, offer_filter
+
 from mesos_sim import Cluster
 
 # --- bad input: one playbook runs every case against one cluster -----------------------------------------------------
@@ -17,44 +18,79 @@ UNKNOWN_ID = "00000000-0000-0000-0000-000000000000-S99"
 
 # (case id, module arguments (AGENT0/AGENT1 are replaced by real ids), fragments of the expected failure message)
 BAD_INPUT = [
-    ("unknown-agent-id", {"agent_id": [UNKNOWN_ID, "AGENT0"]},
-     [f"unknown agent(s): agent id {UNKNOWN_ID}", "nothing was changed"]),
-    ("unknown-hostname", {"hostname": ["ghost.example.com"], "agent_id": ["AGENT1"]},
-     ["unknown agent(s): hostname ghost.example.com"]),
+    (
+        "unknown-agent-id",
+        {"agent_id": [UNKNOWN_ID, "AGENT0"]},
+        [f"unknown agent(s): agent id {UNKNOWN_ID}", "nothing was changed"],
+    ),
+    (
+        "unknown-hostname",
+        {"hostname": ["ghost.example.com"], "agent_id": ["AGENT1"]},
+        ["unknown agent(s): hostname ghost.example.com"],
+    ),
     ("integer-agent-id-is-sent-as-string", {"agent_id": [12345]}, ["unknown agent(s): agent id 12345"]),
     ("empty-agent-id", {"agent_id": [""]}, ["agent_id contains an empty entry"]),
     ("blank-hostname", {"hostname": ["  "]}, ["hostname contains an empty entry"]),
     ("no-agents", {}, ["name the agents with agent_id or hostname"]),
     ("absent-without-agents", {"state": "absent"}, ["state=absent needs agent_id or hostname"]),
-    ("exclusive-with-absent", {"state": "absent", "exclusive": True, "agent_id": ["AGENT0"]},
-     ["exclusive applies to state=present only"]),
-    ("max-filtered-with-absent", {"state": "absent", "max_filtered": 1, "agent_id": ["AGENT0"]},
-     ["max_filtered applies to state=present only"]),
-    ("max-filtered-text", {"max_filtered": "many", "agent_id": ["AGENT0"]},
-     ["max_filtered must be a number of agents or a percentage"]),
-    ("max-filtered-over-100-percent", {"max_filtered": "150%", "agent_id": ["AGENT0"]},
-     ["max_filtered out of range"]),
+    (
+        "exclusive-with-absent",
+        {"state": "absent", "exclusive": True, "agent_id": ["AGENT0"]},
+        ["exclusive applies to state=present only"],
+    ),
+    (
+        "max-filtered-with-absent",
+        {"state": "absent", "max_filtered": 1, "agent_id": ["AGENT0"]},
+        ["max_filtered applies to state=present only"],
+    ),
+    (
+        "max-filtered-text",
+        {"max_filtered": "many", "agent_id": ["AGENT0"]},
+        ["max_filtered must be a number of agents or a percentage"],
+    ),
+    ("max-filtered-over-100-percent", {"max_filtered": "150%", "agent_id": ["AGENT0"]}, ["max_filtered out of range"]),
     ("max-filtered-negative", {"max_filtered": -1, "agent_id": ["AGENT0"]}, ["max_filtered out of range"]),
-    ("max-filtered-bool", {"max_filtered": True, "agent_id": ["AGENT0"]},
-     ["max_filtered must be a number of agents or a percentage"]),
+    (
+        "max-filtered-bool",
+        {"max_filtered": True, "agent_id": ["AGENT0"]},
+        ["max_filtered must be a number of agents or a percentage"],
+    ),
     ("max-filtered-fraction", {"max_filtered": 1.5, "agent_id": ["AGENT0"]}, ["whole number"]),
     ("bad-state", {"state": "drained", "agent_id": ["AGENT0"]}, ["value of state must be one of: present, absent"]),
     ("unknown-option", {"agent_id": ["AGENT0"], "drain": True}, ["Unsupported parameters", "drain"]),
     ("empty-master-list", {"master_url": [], "agent_id": ["AGENT0"]}, ["master_url is empty"]),
-    ("master-url-scheme", {"master_url": ["ftp://127.0.0.1:5050"], "agent_id": ["AGENT0"]},
-     ["only http and https are supported"]),
-    ("master-url-credentials", {"master_url": ["http://ops:pw@127.0.0.1:5050"], "agent_id": ["AGENT0"]},
-     ["give credentials with principal and secret"]),
+    (
+        "master-url-scheme",
+        {"master_url": ["ftp://127.0.0.1:5050"], "agent_id": ["AGENT0"]},
+        ["only http and https are supported"],
+    ),
+    (
+        "master-url-credentials",
+        {"master_url": ["http://ops:pw@127.0.0.1:5050"], "agent_id": ["AGENT0"]},
+        ["give credentials with principal and secret"],
+    ),
     ("master-url-port", {"master_url": ["http://127.0.0.1:port"], "agent_id": ["AGENT0"]}, ["invalid port"]),
-    ("principal-without-secret", {"principal": "ops", "agent_id": ["AGENT0"]},
-     ["parameters are required together: principal, secret"]),
-    ("client-key-without-cert", {"client_key": "/nonexistent/key.pem", "agent_id": ["AGENT0"]},
-     ["client_key", "client_cert"]),
-    ("negative-wait-timeout", {"wait": True, "wait_timeout": -1, "agent_id": ["AGENT0"]},
-     ["wait_timeout and wait_sleep must not be negative"]),
+    (
+        "principal-without-secret",
+        {"principal": "ops", "agent_id": ["AGENT0"]},
+        ["parameters are required together: principal, secret"],
+    ),
+    (
+        "client-key-without-cert",
+        {"client_key": "/nonexistent/key.pem", "agent_id": ["AGENT0"]},
+        ["client_key", "client_cert"],
+    ),
+    (
+        "negative-wait-timeout",
+        {"wait": True, "wait_timeout": -1, "agent_id": ["AGENT0"]},
+        ["wait_timeout and wait_sleep must not be negative"],
+    ),
     ("timeout-not-a-number", {"timeout": "soon", "agent_id": ["AGENT0"]}, ["timeout", "float"]),
-    ("ambiguous-hostname", {"hostname": ["twin.example.com"]},
-     ["hostname twin.example.com names 2 registered agents", "use agent_id"]),
+    (
+        "ambiguous-hostname",
+        {"hostname": ["twin.example.com"]},
+        ["hostname twin.example.com names 2 registered agents", "use agent_id"],
+    ),
 ]
 
 
@@ -116,8 +152,9 @@ def test_connection_refused_everywhere(run_tasks, cluster_factory):
 
 
 def test_dns_failure_fails_fast(run_tasks, cluster):
-    result = run_tasks(offer_filter(cluster, master_url=["http://no-such-master.invalid:5050"], agent_id=["x"],
-                                    leader_timeout=60)).result
+    result = run_tasks(
+        offer_filter(cluster, master_url=["http://no-such-master.invalid:5050"], agent_id=["x"], leader_timeout=60)
+    ).result
     assert_failed(result, "host name cannot be resolved (DNS)", "no-such-master.invalid")
     assert result["_duration"] < 30
 
@@ -125,8 +162,12 @@ def test_dns_failure_fails_fast(run_tasks, cluster):
 def test_module_not_loaded(run_tasks, cluster_factory):
     cluster = cluster_factory(masters=1, agents=2, build=None)
     result = run_tasks(offer_filter(cluster, agent_id=[cluster.agent_ids[0]])).result
-    assert_failed(result, "404 Not Found", "offer filtering allocator module is not loaded",
-                  "--allocator=im_getty_mesos_OfferFilteringAllocator")
+    assert_failed(
+        result,
+        "404 Not Found",
+        "offer filtering allocator module is not loaded",
+        "--allocator=im_getty_mesos_OfferFilteringAllocator",
+    )
 
 
 def test_server_error(run_tasks, cluster):
@@ -202,8 +243,15 @@ def test_connection_dropped(run_tasks, cluster):
     assert "connection" in result["msg"]
 
 
-@pytest.mark.parametrize("path, status", [("/allocator/filters", 502), ("/allocator/filters", 504),
-                                          ("/master/redirect", 503), ("/master/state-summary", 429)])
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/allocator/filters", 502),
+        ("/allocator/filters", 504),
+        ("/master/redirect", 503),
+        ("/master/state-summary", 429),
+    ],
+)
 def test_transient_errors_are_retried(run_tasks, cluster, path, status):
     cluster.inject(path, status=status, body="try again", count=1)
     result = run_tasks(offer_filter(cluster, agent_id=[cluster.agent_ids[0]])).result
@@ -246,8 +294,13 @@ def test_auth_right_credentials(run_tasks, secured):
     # the url_username / url_password aliases and module_defaults through the action group
     task = {
         "name": "with module_defaults",
-        "module_defaults": {"group/mesos.maintenance.mesos": {"master_url": secured.urls, "url_username": "ops",
-                                                             "url_password": "s3cret"}},
+        "module_defaults": {
+            "group/mesos.maintenance.mesos": {
+                "master_url": secured.urls,
+                "url_username": "ops",
+                "url_password": "s3cret",
+            }
+        },
         "mesos.maintenance.offer_filter": {"agent_id": [agent], "state": "absent"},
     }
     result = run_tasks(task).result

@@ -39,8 +39,11 @@ def test_reports_filters_agents_and_build(run_tasks, cluster, build):
 
 def test_narrowed_by_id_and_hostname(run_tasks, cluster):
     agents = cluster.agents
-    result = run_tasks(offer_filter_info(cluster, agent_id=[agents[0]["id"], "gone-S42"],
-                                         hostname=[agents[1]["hostname"], "ghost.example.com"])).result
+    result = run_tasks(
+        offer_filter_info(
+            cluster, agent_id=[agents[0]["id"], "gone-S42"], hostname=[agents[1]["hostname"], "ghost.example.com"]
+        )
+    ).result
     assert_ok(result, changed=False)
     assert [a["agent_id"] for a in result["agents"]] == [agents[0]["id"], agents[1]["id"]]
     assert result["exists"] is False

@@ -36,7 +36,7 @@ def real_mesos_factory(real_mesos_installation):
     started: list[RealMesos] = []
 
     def factory(fresh: bool = False, **kwargs) -> RealMesos:
-        key = tuple(sorted(kwargs.items()))
+        key = repr(sorted(kwargs.items()))
         if not fresh and key in shared:
             return shared[key]
         cluster = RealMesos(**kwargs).start()

@@ -130,7 +130,7 @@ class RealMesos:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MESOS_", "LIBPROCESS_", "GLOG_"))}
         env.update(self.extra_env)
         env.pop("LD_LIBRARY_PATH", None)
-        self._log = open(os.path.join(self.tmp, "launcher.log"), "wb")  # noqa: SIM115 - closed in stop()
+        self._log = open(os.path.join(self.tmp, "launcher.log"), "wb")  # closed in stop()
         self.process = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,

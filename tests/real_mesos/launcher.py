@@ -1,4 +1,5 @@
-# -*- coding: utf-8 -*-
+# This file runs under Python 2.7 (the egg is a CPython 2.7 extension): keep it 2.7 syntax.
+# ruff: noqa: UP010, UP031
 """Start a real Mesos 1.11.0 cluster (one master, N agents) in this process. Python 2.7 only.
 
 PyPI's `mesos.scheduler` 1.11.0 egg carries all of libmesos; its scheduler driver, given the

@@ -22,8 +22,8 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from real_mesos.harness import RealMesos, StartError  # noqa: E402
-from real_mesos.install import SetupError, Unavailable, ensure  # noqa: E402
+from real_mesos.harness import RealMesos, StartError
+from real_mesos.install import SetupError, Unavailable, ensure
 
 
 def main(argv=None) -> int:

@@ -29,11 +29,11 @@ def _plain(value):
 
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
-    CALLBACK_TYPE = 'stdout'
-    CALLBACK_NAME = 'collect_results'
+    CALLBACK_TYPE = "stdout"
+    CALLBACK_NAME = "collect_results"
 
     def __init__(self):
-        super(CallbackModule, self).__init__()
+        super().__init__()
         self.results = []
         self._started = {}
         self.warnings = []
@@ -44,33 +44,33 @@ class CallbackModule(CallbackBase):
     def _record(self, result, status):
         task = result._task
         data = _plain(dict(result._result))
-        warnings = list(data.get('warnings') or [])
-        for attr in ('warnings',):
+        warnings = list(data.get("warnings") or [])
+        for attr in ("warnings",):
             extra = getattr(result, attr, None)
             if extra:
-                warnings.extend(str(getattr(w, 'msg', w)) for w in extra)
-        data['warnings'] = warnings
-        data['_task'] = task.get_name()
-        data['_status'] = status
-        data['_duration'] = time.monotonic() - self._started.get(task._uuid, time.monotonic())
+                warnings.extend(str(getattr(w, "msg", w)) for w in extra)
+        data["warnings"] = warnings
+        data["_task"] = task.get_name()
+        data["_status"] = status
+        data["_duration"] = time.monotonic() - self._started.get(task._uuid, time.monotonic())
         self.results.append(data)
-        line = '%s: %s %s' % (status, task.get_name(), data.get('msg', ''))
+        line = "%s: %s %s" % (status, task.get_name(), data.get("msg", ""))
         self._display.display(line)
 
     def v2_runner_on_ok(self, result):
-        self._record(result, 'ok')
+        self._record(result, "ok")
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
-        self._record(result, 'failed')
+        self._record(result, "failed")
 
     def v2_runner_on_skipped(self, result):
-        self._record(result, 'skipped')
+        self._record(result, "skipped")
 
     def v2_runner_on_unreachable(self, result):
-        self._record(result, 'unreachable')
+        self._record(result, "unreachable")
 
     def v2_playbook_on_stats(self, stats):
-        path = os.environ.get('COLLECT_RESULTS_FILE')
+        path = os.environ.get("COLLECT_RESULTS_FILE")
         if path:
-            with open(path, 'w') as handle:
+            with open(path, "w") as handle:
                 json.dump(self.results, handle)

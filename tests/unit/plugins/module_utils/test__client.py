@@ -244,8 +244,8 @@ def test_build_probe_asks_a_standby(masters):
     client = Client(dict(master_url=[standby.url, leader.url]))
     client.get_leader()
     assert client.probe_build() == '0afdd8b'
-    standby.routes[('GET', '/allocator/filters')] = (307, {'Location': '//127.0.0.1:%d/allocator/filters'
-                                                      % leader.port}, '')
+    location = '//127.0.0.1:%d/allocator/filters' % leader.port
+    standby.routes[('GET', '/allocator/filters')] = (307, {'Location': location}, '')
     client = Client(dict(master_url=[standby.url, leader.url]))
     client.get_leader()
     assert client.probe_build() == 'later'

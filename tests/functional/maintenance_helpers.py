@@ -1,0 +1,224 @@
+# Copyright (c) mesos.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Helpers for the tests of the agent_maintenance role and the playbooks (not a conftest: imported by
+test_agent_maintenance.py, test_playbooks.py, test_awx_runner.py and test_role_dependency.py).
+
+`SimulatedSite` wraps a simulated cluster with its control port (so that a maintenance tasks file can
+"reboot" an agent through HTTP), writes an inventory of its agents, and runs the collection's
+playbooks against it with the `collect_results` callback of tests/functional/callback_plugins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+from mesos_sim import control
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+PLAYBOOKS = REPO / "playbooks"
+SIM_MAINTENANCE = HERE / "files" / "sim_maintenance.yml"
+ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+
+
+class Run:
+    """One ansible-playbook run: exit code, output, and every task result in order."""
+
+    def __init__(self, rc, results, stdout, stderr, elapsed):
+        self.rc = rc
+        self.results = results
+        self.stdout = stdout
+        self.stderr = stderr
+        self.elapsed = elapsed
+
+    @property
+    def output(self):
+        return f"--- stdout\n{self.stdout[-6000:]}\n--- stderr\n{self.stderr[-3000:]}"
+
+    def tasks(self, name):
+        """Results of the task called `name` (role tasks are named "<role> : <name>")."""
+        return [r for r in self.results if r["_task"] == name or r["_task"].endswith(" : " + name)]
+
+    def last(self, name):
+        found = self.tasks(name)
+        assert found, f"no task named {name!r}\n{self.output}"
+        return found[-1]
+
+    def messages(self, name):
+        """The msg lists of every run of a debug task."""
+        return [r["msg"] for r in self.tasks(name) if r.get("_status") == "ok" and "msg" in r]
+
+    @property
+    def summary(self):
+        found = self.messages("Summary of the rolling maintenance")
+        assert found, f"no summary\n{self.output}"
+        return found[-1]
+
+
+def ansible_env(tmp_path, collections_path, results_file, extra=None):
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_COLLECTIONS_PATH=str(collections_path),
+        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        ANSIBLE_STDOUT_CALLBACK="collect_results",
+        ANSIBLE_CALLBACK_PLUGINS=str(HERE / "callback_plugins"),
+        ANSIBLE_LOCALHOST_WARNING="false",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+        ANSIBLE_DEPRECATION_WARNINGS="false",
+        ANSIBLE_RETRY_FILES_ENABLED="false",
+        ANSIBLE_HOST_KEY_CHECKING="false",
+        ANSIBLE_FORKS="10",
+        ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
+        ANSIBLE_HOME=str(tmp_path / "ansible-home"),
+        ANSIBLE_NOCOLOR="1",
+        COLLECT_RESULTS_FILE=str(results_file),
+    )
+    env.pop("MESOS_MASTER_URL", None)
+    env.update(extra or {})
+    return env
+
+
+class SimulatedSite:
+    """A simulated cluster plus what a playbook run against it needs (inventory, memory file, control URL)."""
+
+    def __init__(self, cluster, tmp_path, collections_path):
+        self.cluster = cluster
+        self.tmp_path = tmp_path
+        self.collections_path = collections_path
+        self.control_server = control.serve(cluster)
+        self.control_url = f"http://127.0.0.1:{self.control_server.port}"
+        self.memory_file = tmp_path / "memory" / "held-agents.json"
+        self.runs = 0
+
+    def close(self):
+        self.control_server.stop()
+
+    # --- the cluster -----------------------------------------------------------------------
+    def hostnames(self):
+        return sorted((a["hostname"] for a in self.cluster.agents), key=_natural)
+
+    def agent_id(self, hostname):
+        ids = [a["id"] for a in self.cluster.agents if a["hostname"] == hostname]
+        assert len(ids) == 1, (hostname, ids)
+        return ids[0]
+
+    def filtered_hostnames(self):
+        by_id = {a["id"]: a["hostname"] for a in self.cluster.agents}
+        return sorted((by_id.get(i, i) for i in self.cluster.filters()), key=_natural)
+
+    def memory(self):
+        if not self.memory_file.exists():
+            return None
+        return json.loads(self.memory_file.read_text())
+
+    def held(self):
+        memory = self.memory()
+        return sorted((memory or {}).get("agents", {}), key=_natural)
+
+    # --- inventory and runs ----------------------------------------------------------------
+    def inventory(self, hosts=None, host_vars=None, **all_vars):
+        """An inventory with every agent (or `hosts`) in mesos_agents, reached locally."""
+        hosts = self.hostnames() if hosts is None else hosts
+        variables = {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": sys.executable,
+            "mesos_master_url": ",".join(self.cluster.urls),
+            "agent_maintenance_memory_file": str(self.memory_file),
+            "agent_maintenance_wait_sleep": 0.2,
+            "agent_maintenance_registration_sleep": 0.2,
+            "agent_maintenance_timeout": 5,
+            "agent_maintenance_max_filtered": "50%",
+            "sim_control": self.control_url,
+        }
+        variables.update(all_vars)
+        data = {
+            "all": {
+                "vars": variables,
+                "children": {
+                    "mesos_agents": {"hosts": {h: (host_vars or {}).get(h) or None for h in hosts}},
+                    "mesos_masters": {"hosts": {"localhost": None}},
+                },
+            }
+        }
+        self.runs += 1
+        path = self.tmp_path / f"inventory-{self.runs}.yml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
+
+    def run(self, playbook, extra_vars=None, inventory=None, check=False, background=False, timeout=600, env=None):
+        """Run a playbook of the collection (a name such as "drain", or a path) against this site."""
+        inventory = inventory or self.inventory()
+        self.runs += 1
+        results_file = self.tmp_path / f"results-{self.runs}.json"
+        if isinstance(playbook, str) and not playbook.endswith(".yml"):
+            playbook = f"mesos.maintenance.{playbook}"
+        command = [ANSIBLE_PLAYBOOK, "-i", str(inventory), str(playbook)]
+        if extra_vars:
+            extra_file = self.tmp_path / f"extra-{self.runs}.json"
+            extra_file.write_text(json.dumps(extra_vars))
+            command += ["-e", f"@{extra_file}"]
+        if check:
+            command.append("--check")
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            command,
+            env=ansible_env(self.tmp_path, self.collections_path, results_file, env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+        def finish():
+            stdout, stderr = proc.communicate(timeout=timeout)
+            results = json.loads(results_file.read_text()) if results_file.exists() else []
+            return Run(proc.returncode, results, stdout, stderr, time.monotonic() - started)
+
+        return finish if background else finish()
+
+
+class CapacityWatch:
+    """Samples the simulator every few milliseconds: the most agents ever unavailable (filtered or
+    disconnected) at once, and the leaders seen."""
+
+    def __init__(self, cluster, interval=0.01):
+        self.cluster = cluster
+        self.interval = interval
+        self.max_unavailable = 0
+        self.worst = set()
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self):
+        state = self.cluster.state
+        while not self._stop.wait(self.interval):
+            with state.lock:
+                unavailable = set(state.allocator.deactivated) | {a.id for a in state.agents.values() if not a.connected}
+            self.samples += 1
+            if len(unavailable) > self.max_unavailable:
+                self.max_unavailable = len(unavailable)
+                self.worst = unavailable
+
+
+def _natural(hostname):
+    head, _, rest = hostname.partition("-")
+    number = rest.split(".", 1)[0]
+    return (head, int(number) if number.isdigit() else 0, hostname)

@@ -1,0 +1,199 @@
+# Copyright (c) mesos.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The role mesos.maintenance.agent_maintenance in plays of the tests' own, against simulated clusters."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from maintenance_helpers import SimulatedSite
+
+ROLE = "mesos.maintenance.agent_maintenance"
+
+
+@pytest.fixture
+def site(cluster_factory, build, tmp_path, collections_path):
+    cluster = cluster_factory(masters=3, agents=6, build=build, tasks=6, task_duration=0.5)
+    site = SimulatedSite(cluster, tmp_path, collections_path)
+    yield site
+    site.close()
+
+
+def play(site, tasks, hosts="mesos_agents", serial=None, name="play"):
+    data = {"name": "role test", "hosts": hosts, "gather_facts": False, "tasks": tasks}
+    if serial is not None:
+        data["serial"] = serial
+    path = site.tmp_path / f"{name}.yml"
+    path.write_text(yaml.safe_dump([data], sort_keys=False))
+    return path
+
+
+def entry(point, **variables):
+    task = {"name": f"agent_maintenance {point}", "ansible.builtin.include_role": {"name": ROLE, "tasks_from": point}}
+    if variables:
+        task["vars"] = variables
+    return task
+
+
+def test_drain_then_restore_a_play_batch(site):
+    hosts = site.hostnames()[:2]
+    drain = site.run(play(site, [entry("drain")], hosts=",".join(hosts)))
+    assert drain.rc == 0, drain.output
+    assert site.filtered_hostnames() == hosts
+    assert site.held() == hosts
+    assert all(site.cluster.active_tasks(site.agent_id(h)) == 0 for h in hosts)
+    report = drain.messages("Report the drain per agent")[-1]
+    assert len(report) == 2 and all("filter added by this run" in line for line in report), report
+    assert all("0 active task(s) after waiting" in line for line in report), report
+    # one offer_filter call for the batch, on the controller: a single POST per agent, no per-host calls
+    posts = [r for r in site.cluster.request_log if r[1] == "POST"]
+    assert len(posts) == 2, posts
+
+    restore = site.run(play(site, [entry("restore")], hosts=",".join(hosts)))
+    assert restore.rc == 0, restore.output
+    assert site.filtered_hostnames() == []
+    assert site.held() == []
+    assert all("filter removed" in line for line in restore.messages("Report the restore per agent")[-1])
+
+
+def test_main_entry_point_with_explicit_list_from_localhost(site):
+    names = site.hostnames()[2:4]
+    tasks = [{"name": "main", "ansible.builtin.include_role": {"name": ROLE}, "vars": {"agent_maintenance_agents": ",".join(names)}}]
+    run = site.run(play(site, tasks, hosts="localhost"))
+    assert run.rc == 0, run.output
+    assert site.filtered_hostnames() == names
+    tasks[0]["vars"]["agent_maintenance_state"] = "restored"
+    run = site.run(play(site, tasks, hosts="localhost", name="restore"))
+    assert run.rc == 0, run.output
+    assert site.filtered_hostnames() == []
+
+
+@pytest.mark.parametrize("source", ["ansible_host", "variable"])
+def test_inventory_host_to_agent_mapping(cluster_factory, tmp_path, collections_path, source):
+    cluster = cluster_factory(masters=1, agents=3, build="later")
+    site = SimulatedSite(cluster, tmp_path, collections_path)
+    try:
+        target = site.hostnames()[1]
+        key = "ansible_host" if source == "ansible_host" else "mesos_agent_hostname"
+        inventory = site.inventory(hosts=["node-b"], host_vars={"node-b": {key: target}}, agent_maintenance_agent_source=source)
+        run = site.run(play(site, [entry("drain")]), inventory=inventory)
+        assert run.rc == 0, run.output
+        assert site.filtered_hostnames() == [target]
+    finally:
+        site.close()
+
+
+def test_unregistered_agent_fails_by_default_and_changes_nothing(site):
+    hosts = [site.hostnames()[0], "ghost.example.com"]
+    run = site.run(play(site, [entry("drain")], hosts="localhost"), extra_vars={"agent_maintenance_agents": hosts})
+    assert run.rc != 0
+    failure = run.last("Refuse agents the master does not know")
+    assert "ghost.example.com" in failure["msg"] and "Nothing was changed" in failure["msg"], failure
+    assert site.filtered_hostnames() == []
+    assert site.held() == []
+
+
+def test_unregistered_agent_skipped_on_request(site):
+    hosts = [site.hostnames()[0], "ghost.example.com"]
+    extra = {"agent_maintenance_agents": hosts, "agent_maintenance_unregistered": "skip"}
+    run = site.run(play(site, [entry("drain")], hosts="localhost"), extra_vars=extra)
+    assert run.rc == 0, run.output
+    assert site.filtered_hostnames() == [hosts[0]]
+    assert any("ghost.example.com: not registered" in line for line in run.messages("Report the drain per agent")[-1])
+
+
+def test_agent_filtered_by_someone_else_stays_filtered(site):
+    mine, theirs = site.hostnames()[:2]
+    site.cluster.add_filter(site.agent_id(theirs))
+    extra = {"agent_maintenance_agents": [mine, theirs]}
+    drain = site.run(play(site, [entry("drain")], hosts="localhost"), extra_vars=extra)
+    assert drain.rc == 0, drain.output
+    assert site.held() == [mine]
+    assert any(line.startswith(theirs) and "someone else" in line for line in drain.messages("Report the drain per agent")[-1])
+
+    restore = site.run(play(site, [entry("restore")], hosts="localhost", name="restore"), extra_vars=extra)
+    assert restore.rc == 0, restore.output
+    assert site.filtered_hostnames() == [theirs]
+    report = restore.messages("Report the restore per agent")[-1]
+    assert any(line.startswith(theirs) and "kept filtered" in line for line in report), report
+
+    forced = site.run(
+        play(site, [entry("restore")], hosts="localhost", name="force"),
+        extra_vars={**extra, "agent_maintenance_force": "true"},
+    )
+    assert forced.rc == 0, forced.output
+    assert site.filtered_hostnames() == []
+
+
+def test_restore_refuses_an_agent_that_is_not_active(site):
+    hosts = site.hostnames()[:2]
+    assert site.run(play(site, [entry("drain")], hosts=",".join(hosts))).rc == 0
+    site.cluster.disconnect_agent(site.agent_id(hosts[1]))
+    run = site.run(play(site, [entry("restore")], hosts=",".join(hosts), name="restore"))
+    assert run.rc != 0
+    msg = run.last("Refuse to restore agents that are not registered and active")["msg"]
+    assert hosts[1] in msg and "disconnected" in msg and "Nothing was unfiltered" in msg, msg
+    assert site.held() == hosts
+    assert site.cluster.filters() >= {site.agent_id(hosts[0])}
+
+
+def test_restore_waits_for_registration(site):
+    hosts = site.hostnames()[:1]
+    assert site.run(play(site, [entry("drain")], hosts=",".join(hosts))).rc == 0
+    agent = site.agent_id(hosts[0])
+    site.cluster.disconnect_agent(agent)
+    pending = site.run(
+        play(site, [entry("restore", agent_maintenance_registration_timeout=30)], hosts=",".join(hosts), name="restore"),
+        background=True,
+    )
+    import time
+
+    time.sleep(3)
+    site.cluster.reregister_agent(agent)
+    run = pending()
+    assert run.rc == 0, run.output
+    assert site.filtered_hostnames() == []
+    assert site.held() == []
+
+
+def test_capacity_guard_refusal_changes_nothing(site):
+    hosts = site.hostnames()[:3]
+    run = site.run(
+        play(site, [entry("drain")], hosts="localhost"),
+        extra_vars={"agent_maintenance_agents": hosts, "agent_maintenance_max_filtered": "2"},
+    )
+    assert run.rc != 0
+    msg = run.last("Drain failed")["msg"]
+    assert "max_filtered" in msg, msg
+    assert site.filtered_hostnames() == []
+    assert site.held() == []
+
+
+def test_check_mode_changes_nothing(site):
+    hosts = site.hostnames()[:2]
+    run = site.run(play(site, [entry("drain"), entry("restore")], hosts=",".join(hosts)), check=True)
+    assert run.rc == 0, run.output
+    assert site.filtered_hostnames() == []
+    assert site.memory() is None
+    assert not [r for r in site.cluster.request_log if r[1] in ("POST", "DELETE", "PUT")]
+
+
+def test_bad_inputs_fail_before_anything_changes(site):
+    extra = {
+        "agent_maintenance_agents": site.hostnames()[:1],
+        "agent_maintenance_wait_timeout": "soon",
+        "agent_maintenance_max_filtered": "lots",
+    }
+    run = site.run(play(site, [entry("drain")], hosts="localhost"), extra_vars=extra)
+    assert run.rc != 0
+    failed = [r for r in run.results if r["_status"] == "failed"]
+    assert failed, run.output
+    assert site.filtered_hostnames() == []
+
+
+def test_no_master_url_is_explained(site, tmp_path):
+    inventory = site.inventory(mesos_master_url="")
+    run = site.run(play(site, [entry("drain")], hosts=site.hostnames()[0]), inventory=inventory)
+    assert run.rc != 0
+    assert "no master URL" in run.last("Check the inputs of agent_maintenance")["msg"]
