@@ -59,7 +59,13 @@ def active_task_count(slave):
 
 
 def task_counts(slave):
-    return dict((state, int(slave.get(state) or 0)) for state in TASK_STATES if state in slave)
+    """Task counts by state, states without a task left out (a cluster's worth of zeros is slow to return)."""
+    counts = {}
+    for state in TASK_STATES:
+        count = slave.get(state)
+        if count:
+            counts[state] = int(count)
+    return counts
 
 
 def validate_names(values, option):
@@ -252,5 +258,4 @@ def agent_report(slave, filtered_ids):
         'active_tasks': active_task_count(slave),
         'tasks': task_counts(slave),
         'resources': slave.get('resources') or {},
-        'used_resources': slave.get('used_resources') or {},
     }

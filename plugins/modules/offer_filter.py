@@ -429,12 +429,8 @@ class OfferFilterManager(object):
         timeout = self.params['wait_timeout']
         sleep = self.params['wait_sleep']
         filters = None
-        first = True
         while True:
-            if not first:
-                # First poll reuses the agent list read before the changes.
-                agents = AgentIndex(client.get_agents())
-            first = False
+            agents = AgentIndex(client.get_agents())
             self.follow_new_ids(tracked, agents)
             filters = client.get_filters()
             filtered = set(f['agent_id'] for f in filters)

@@ -143,7 +143,7 @@ agents:
       returned: always
       sample: 2
     tasks:
-      description: Task counts by state, as the master reports them.
+      description: Task counts by state, as the master reports them; states without a task are left out.
       type: dict
       returned: always
       sample: {"TASK_RUNNING": 2, "TASK_FINISHED": 10}
@@ -152,11 +152,6 @@ agents:
       type: dict
       returned: always
       sample: {"cpus": 4.0, "mem": 15360.0, "disk": 100000.0, "ports": "[31000-32000]"}
-    used_resources:
-      description: Resources the agent's tasks use.
-      type: dict
-      returned: always
-      sample: {"cpus": 1.0, "mem": 1024.0}
 requests:
   description: Number of HTTP requests the module sent.
   returned: always

@@ -160,5 +160,5 @@ def test_agent_report():
     assert report['filtered'] is None and report['active'] is False
     report = agent_report(slave(2, running=3), filtered)
     assert report['active_tasks'] == 3
-    assert report['tasks'] == {'TASK_RUNNING': 3, 'TASK_STAGING': 0, 'TASK_FINISHED': 7}
+    assert report['tasks'] == {'TASK_RUNNING': 3, 'TASK_FINISHED': 7}
     assert report['resources'] == {'cpus': 4.0}

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from conftest import assert_failed, assert_ok, four_steps, offer_filter, wait_until
 
@@ -272,8 +274,11 @@ def test_max_filtered_never_refuses_removal(run_tasks, cluster):
 
 def test_wait_until_tasks_end(run_tasks, cluster):
     agent = cluster.agents[0]["id"]
-    cluster.launch_tasks(agent, count=2, duration=2.0)
-    result = run_tasks(offer_filter(cluster, agent_id=[agent], wait=True, wait_sleep=0.3, wait_timeout=60)).result
+    cluster.launch_tasks(agent, count=2)
+    pending = start_waiting(run_tasks, cluster, agent)
+    time.sleep(1.0)
+    cluster.finish_tasks(agent)
+    result = pending.wait().result
     assert_ok(result, changed=True)
     assert result["active_tasks"] == {agent: 0}
     assert result["reasserted"] == 0
@@ -312,12 +317,13 @@ def test_wait_in_check_mode_reports_counts_only(run_tasks, cluster):
 def test_wait_failover_reasserts_lost_filter(run_tasks, cluster_factory, build):
     cluster = cluster_factory(masters=3, agents=3, build=build, persist=False)
     agent = cluster.agents[0]["id"]
-    cluster.launch_tasks(agent, count=1, duration=5.0)
-    pending = run_tasks(
-        offer_filter(cluster, agent_id=[agent], wait=True, wait_sleep=0.3, wait_timeout=60), background=True
-    )
-    wait_until(lambda: agent in cluster.filters(), timeout=30)
+    cluster.launch_tasks(agent, count=1)
+    pending = start_waiting(run_tasks, cluster, agent)
     old = cluster.kill_leader()
+    cluster.wait_for_leader()
+    # the new leader's allocator starts without the filter; the module must put it back while it waits
+    wait_until(lambda: agent in cluster.filters(), timeout=60)
+    cluster.finish_tasks(agent)
     result = pending.wait().result
     assert_ok(result, changed=True)
     assert result["reasserted"] >= 1
@@ -329,12 +335,13 @@ def test_wait_failover_reasserts_lost_filter(run_tasks, cluster_factory, build):
 def test_wait_failover_with_persisted_filters_needs_no_reassert(run_tasks, cluster_factory):
     cluster = cluster_factory(masters=3, agents=3, build="later", persist=True)
     agent = cluster.agents[0]["id"]
-    cluster.launch_tasks(agent, count=1, duration=4.0)
-    pending = run_tasks(
-        offer_filter(cluster, agent_id=[agent], wait=True, wait_sleep=0.3, wait_timeout=60), background=True
-    )
-    wait_until(lambda: agent in cluster.filters(), timeout=30)
+    cluster.launch_tasks(agent, count=1)
+    pending = start_waiting(run_tasks, cluster, agent)
     cluster.kill_leader()
+    cluster.wait_for_leader()
+    time.sleep(1.5)  # several polls against the new leader
+    assert agent in cluster.filters()
+    cluster.finish_tasks(agent)
     result = pending.wait().result
     assert_ok(result, changed=True)
     assert result["reasserted"] == 0
@@ -344,13 +351,13 @@ def test_wait_failover_with_persisted_filters_needs_no_reassert(run_tasks, clust
 def test_wait_agent_reregistration_reasserts(run_tasks, cluster_factory, build):
     cluster = cluster_factory(masters=1, agents=3, build=build, persist=False)
     agent = cluster.agents[0]["id"]
-    cluster.launch_tasks(agent, count=1, duration=4.0)
-    pending = run_tasks(
-        offer_filter(cluster, agent_id=[agent], wait=True, wait_sleep=0.3, wait_timeout=60), background=True
-    )
-    wait_until(lambda: agent in cluster.filters(), timeout=30)
+    cluster.launch_tasks(agent, count=1)
+    pending = start_waiting(run_tasks, cluster, agent)
     cluster.disconnect_agent(agent)
     cluster.reregister_agent(agent)
+    assert agent not in cluster.filters()  # re-registration dropped the filter
+    wait_until(lambda: agent in cluster.filters(), timeout=60)
+    cluster.finish_tasks(agent)
     result = pending.wait().result
     assert_ok(result, changed=True)
     assert result["reasserted"] >= 1
@@ -360,20 +367,29 @@ def test_wait_agent_reregistration_reasserts(run_tasks, cluster_factory, build):
 def test_wait_follows_agent_that_came_back_with_a_new_id(run_tasks, cluster_factory, build):
     cluster = cluster_factory(masters=1, agents=3, build=build)
     agent = cluster.agents[0]
-    cluster.launch_tasks(agent["id"], count=1, duration=3.0)
+    cluster.launch_tasks(agent["id"], count=1)
     pending = run_tasks(
-        offer_filter(cluster, agent_id=[agent["id"]], wait=True, wait_sleep=0.3, wait_timeout=60), background=True
+        offer_filter(cluster, agent_id=[agent["id"]], wait=True, wait_sleep=0.2, wait_timeout=60), background=True
     )
-    wait_until(lambda: agent["id"] in cluster.filters(), timeout=30)
-    new_id = cluster.replace_agent(agent["id"])
+    wait_until(lambda: agent["id"] in cluster.filters(), timeout=60)
+    new_id = cluster.replace_agent(agent["id"])  # the old id's tasks are lost with it
     result = pending.wait().result
     assert_ok(result, changed=True)
     assert new_id in cluster.filters()
-    assert new_id in result["active_tasks"]
+    assert result["active_tasks"] == {new_id: 0}
+    assert result["reasserted"] == 1
     assert any("re-registered as" in w for w in result["warnings"]), result["warnings"]
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------------
+
+
+def start_waiting(run_tasks, cluster, agent_id):
+    """Start `offer_filter` with wait=true in the background; return once its filter is in place."""
+    task = offer_filter(cluster, agent_id=[agent_id], wait=True, wait_sleep=0.2, wait_timeout=60)
+    pending = run_tasks(task, background=True)
+    wait_until(lambda: agent_id in cluster.filters(), timeout=60)
+    return pending
 
 
 def _expect(cluster, wanted):

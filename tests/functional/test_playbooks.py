@@ -1,0 +1,197 @@
+# Copyright (c) mesos.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The playbooks of the collection (drain, restore, status, rolling_maintenance), run by FQCN against
+simulated clusters; the maintenance step drives the simulator (files/sim_maintenance.yml)."""
+
+from __future__ import annotations
+
+import pytest
+from maintenance_helpers import SIM_MAINTENANCE, CapacityWatch, SimulatedSite
+
+
+@pytest.fixture
+def make_site(cluster_factory, tmp_path, collections_path):
+    sites = []
+
+    def make(**kwargs):
+        kwargs.setdefault("masters", 3)
+        site = SimulatedSite(cluster_factory(**kwargs), tmp_path, collections_path)
+        sites.append(site)
+        return site
+
+    yield make
+    for site in sites:
+        site.close()
+
+
+def rolling_vars(**extra):
+    variables = {"mesos_maintenance_tasks_file": str(SIM_MAINTENANCE), "mesos_maintenance_registration_timeout": "30"}
+    variables.update(extra)
+    return variables
+
+
+def test_drain_and_restore_playbooks_with_survey_shaped_input(make_site, build):
+    site = make_site(agents=6, build=build, tasks=6, task_duration=0.5)
+    names = site.hostnames()[:2]
+    survey = {"mesos_maintenance_agents": "\n".join(names), "agent_maintenance_wait_timeout": "60"}
+    drain = site.run("drain", survey)
+    assert drain.rc == 0, drain.output
+    assert site.filtered_hostnames() == names
+    report = drain.messages("Report the drain per agent")[-1]
+    assert all("filter added by this run" in line and "after waiting" in line for line in report), report
+
+    restore = site.run("restore", survey)
+    assert restore.rc == 0, restore.output
+    assert site.filtered_hostnames() == []
+    assert site.held() == []
+
+
+def test_drain_playbook_takes_unknown_names_as_agent_hostnames(make_site):
+    site = make_site(agents=4, build="later")
+    name = site.hostnames()[3]
+    run = site.run("drain", {"mesos_maintenance_agents": name}, inventory=site.inventory(hosts=[]))
+    assert run.rc == 0, run.output
+    assert site.filtered_hostnames() == [name]
+
+
+def test_playbooks_refuse_an_empty_target(make_site):
+    site = make_site(agents=2, build="later")
+    for playbook in ("drain", "restore", "rolling_maintenance"):
+        run = site.run(playbook)
+        assert run.rc != 0
+        assert "Set mesos_maintenance_agents" in run.last("Refuse an empty list of agents")["msg"]
+
+
+def test_status_playbook(make_site):
+    site = make_site(agents=4, build="0afdd8b", tasks=4)
+    site.cluster.add_filter(site.agent_id(site.hostnames()[0]))
+    site.cluster.disconnect_agent(site.agent_id(site.hostnames()[1]))
+    run = site.run("status")
+    assert run.rc == 0, run.output
+    table = run.messages("Show the status")[-1]
+    assert table[0].startswith("leader: http://") and "build: 0afdd8b" in table[0], table
+    assert "4 agents, 1 filtered, 1 disconnected" in table[1], table
+    rows = {line.split()[0]: line.split() for line in table[3:]}
+    assert rows["agent-1.example.com"][2] == "yes"
+    assert rows["agent-2.example.com"][3] == "NO"
+
+
+def test_rolling_check_mode_changes_nothing(make_site):
+    site = make_site(agents=8, build="later", tasks=8, task_duration=0.5)
+    run = site.run(
+        "rolling_maintenance",
+        rolling_vars(mesos_maintenance_agents="mesos_agents", mesos_maintenance_serial="3", sim_replace=["agent-2.example.com"]),
+        check=True,
+    )
+    assert run.rc == 0, run.output
+    assert site.filtered_hostnames() == []
+    assert site.memory() is None
+    assert not [r for r in site.cluster.request_log if r[1] in ("POST", "DELETE", "PUT")]
+    assert len(site.cluster.agents) == 8 and "agent-2.example.com" in site.hostnames()
+    summary = run.summary
+    assert summary[0].startswith("check mode, nothing changed: 3 batch(es)"), summary
+
+
+def test_failed_batch_stops_the_run_and_the_rerun_completes(make_site, build):
+    site = make_site(agents=9, build=build, tasks=9, task_duration=0.3)
+    variables = rolling_vars(mesos_maintenance_agents="mesos_agents", mesos_maintenance_serial="3", sim_fail_on=["agent-5.example.com"])
+    first = site.run("rolling_maintenance", variables)
+    assert first.rc != 0
+    failed_batch = ["agent-4.example.com", "agent-5.example.com", "agent-6.example.com"]
+    assert site.filtered_hostnames() == failed_batch
+    assert site.held() == failed_batch
+    assert site.memory()["rolling"]["done"] == ["agent-1.example.com", "agent-2.example.com", "agent-3.example.com"]
+    # later batches untouched
+    touched = {target for _, method, target in site.cluster.request_log if method in ("POST", "DELETE")}
+    for host in ("agent-7.example.com", "agent-8.example.com", "agent-9.example.com"):
+        assert not any(site.agent_id(host) in t for t in touched)
+    summary = first.messages("Summary of the rolling maintenance")[-1]
+    assert summary[0].startswith("FAILED: 2 batch(es), 3 agent(s) restored, 3 failed, 3 not started"), summary
+    assert any("simulated maintenance failure on agent-5.example.com" in line for line in summary), summary
+    assert any("still drained" in line and "agent-4.example.com" in line for line in summary), summary
+
+    site.cluster.reset_log()
+    second = site.run("rolling_maintenance", {**variables, "sim_fail_on": []})
+    assert second.rc == 0, second.output
+    assert site.filtered_hostnames() == []
+    assert site.held() == []
+    assert "rolling" not in site.memory()
+    summary = second.summary
+    assert summary[0] == "done: 2 batch(es), 6 agent(s) restored, 0 failed, 0 not started, 3 done by an earlier run", summary
+    # the re-run did not drain the agents the first run had finished
+    posted = " ".join(t for _, method, t in site.cluster.request_log if method == "POST")
+    assert site.agent_id("agent-1.example.com") not in posted
+
+
+def test_agent_back_under_a_new_id_is_kept_filtered_and_restored(make_site, build):
+    site = make_site(agents=6, build=build, tasks=6, task_duration=0.3)
+    old_id = site.agent_id("agent-2.example.com")
+    variables = rolling_vars(
+        mesos_maintenance_agents="agent-1.example.com,agent-2.example.com",
+        mesos_maintenance_serial="2",
+        sim_replace=["agent-2.example.com"],
+    )
+    run = site.run("rolling_maintenance", variables)
+    assert run.rc == 0, run.output
+    new_id = site.agent_id("agent-2.example.com")
+    assert new_id != old_id
+    log = site.cluster.request_log
+    post_new = [i for i, (_, m, t) in enumerate(log) if m == "POST"]
+    # the new id was filtered again (by hostname) after the maintenance, then unfiltered by the restore
+    keep = run.messages("Report the drain per agent")[-1]
+    assert any(new_id in line and "already filtered by this role" in line for line in keep), keep
+    assert post_new, log
+    assert site.filtered_hostnames() == []
+    assert site.held() == []
+    summary = run.summary
+    assert any("came back under a new id" in line and "agent-2.example.com" in line for line in summary), summary
+
+
+def test_agent_filtered_before_the_maintenance_stays_filtered(make_site):
+    site = make_site(agents=6, build="0afdd8b", tasks=6, task_duration=0.3)
+    site.cluster.add_filter(site.agent_id("agent-3.example.com"))
+    variables = rolling_vars(mesos_maintenance_agents="agent-1.example.com,agent-2.example.com,agent-3.example.com,agent-4.example.com", mesos_maintenance_serial="2")
+    run = site.run("rolling_maintenance", variables)
+    assert run.rc == 0, run.output
+    assert site.filtered_hostnames() == ["agent-3.example.com"]
+    assert site.held() == []
+    assert any(line.startswith("left filtered") and "agent-3.example.com" in line for line in run.summary), run.summary
+
+
+def test_capacity_guard_checked_before_the_first_batch(make_site):
+    site = make_site(agents=10, build="later")
+    variables = rolling_vars(mesos_maintenance_agents="mesos_agents", mesos_maintenance_serial="30%", agent_maintenance_max_filtered="2")
+    run = site.run("rolling_maintenance", variables)
+    assert run.rc != 0
+    msg = run.last("Check the batch size against the capacity guard")["msg"]
+    assert "Batches of 3 agent(s)" in msg and "Nothing was changed" in msg, msg
+    assert site.filtered_hostnames() == []
+
+
+def test_rolling_maintenance_of_100_agents_with_failover_and_reregistration(make_site):
+    """The issue's safety test: 100 agents, batches of 10, the leader fails over once (during the
+    maintenance of batch 4) and one agent re-registers (during the maintenance of batch 7)."""
+    site = make_site(agents=100, build="0afdd8b", tasks=150, task_duration=0.3, election_delay=0.5)
+    variables = rolling_vars(
+        mesos_maintenance_agents="mesos_agents",
+        mesos_maintenance_serial="10",
+        agent_maintenance_max_filtered="10%",
+        sim_kill_leader_on=["agent-35.example.com"],
+        sim_reregister=["agent-72.example.com"],
+    )
+    first_leader = site.cluster.leader_url
+    with CapacityWatch(site.cluster) as watch:
+        run = site.run("rolling_maintenance", variables, timeout=900)
+    assert run.rc == 0, run.output
+    assert site.cluster.leader_url != first_leader
+    assert site.cluster.filters() == set()
+    assert site.held() == []
+    assert len(site.cluster.agents) == 100 and all(a["active"] for a in site.cluster.agents)
+    assert watch.max_unavailable <= 10, (watch.max_unavailable, sorted(watch.worst))
+    summary = run.summary
+    assert summary[0] == "done: 10 batch(es), 100 agent(s) restored, 0 failed, 0 not started", summary
+    assert any(line.startswith("leader failover during batch 4") for line in summary), summary
+    print(f"\n100 agents in batches of 10: {run.elapsed:.1f} s, max unavailable {watch.max_unavailable}, {watch.samples} samples")
+    for line in summary:
+        print(line)
