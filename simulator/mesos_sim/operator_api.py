@@ -174,7 +174,9 @@ def _scalar(value, kind: str, name: str):
                 f"Failed to parse '{value}' as a JSON {kind} for field '{name}': {_picojson_error(value, exc)}"
             ) from None
         if _json_kind(parsed) != kind:
-            raise _BadCall(f"Failed to parse '{value}' as a JSON {kind} for field '{name}': Unexpected JSON type parsed")
+            raise _BadCall(
+                f"Failed to parse '{value}' as a JSON {kind} for field '{name}': Unexpected JSON type parsed"
+            )
         return parsed
     _expect(value, kind, name)
     return value

@@ -90,24 +90,8 @@ SLAVES_SLAVE = SLAVE + [
     ("offered_resources_full", list),
 ]
 STATE_SUMMARY = [("hostname", str), ("cluster?", str), ("slaves", list), ("frameworks", list)]
-SUMMARY_FRAMEWORK = (
-    [
-        ("id", str),
-        ("name", str),
-        ("pid?", str),
-        ("used_resources", dict),
-        ("offered_resources", dict),
-        ("capabilities", list),
-        ("hostname", str),
-        ("webui_url", str),
-        ("active", bool),
-        ("connected", bool),
-        ("recovered", bool),
-    ]
-    + [(state, int) for state in TASK_COUNTS]
-    + [("slave_ids", list)]
-)
-FRAMEWORK = [
+# What a framework summary and a full framework object both start with.
+_FRAMEWORK_SUMMARY = [
     ("id", str),
     ("name", str),
     ("pid?", str),
@@ -119,6 +103,9 @@ FRAMEWORK = [
     ("active", bool),
     ("connected", bool),
     ("recovered", bool),
+]
+SUMMARY_FRAMEWORK = _FRAMEWORK_SUMMARY + [(state, int) for state in TASK_COUNTS] + [("slave_ids", list)]
+FRAMEWORK = _FRAMEWORK_SUMMARY + [
     ("user", str),
     ("failover_timeout", float),
     ("checkpoint", bool),

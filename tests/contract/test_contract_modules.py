@@ -51,9 +51,7 @@ def libraries(tmp_path_factory) -> dict:
         subprocess.run(["gcc", "-shared", "-fPIC", "-O2", *defines, "-o", str(target), str(SOURCE)], check=True)
         built[name] = str(target)
     target = out / "libnosymbol.so"
-    subprocess.run(
-        ["gcc", "-shared", "-fPIC", "-O2", "-DNO_MODULE_SYMBOL", "-o", str(target), str(SOURCE)], check=True
-    )
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-DNO_MODULE_SYMBOL", "-o", str(target), str(SOURCE)], check=True)
     built["nosymbol"] = str(target)
     return built
 
@@ -64,7 +62,9 @@ def real_message(env: dict) -> str:
     status, output = run_failing_master(env)
     assert status == 1, output[-3000:]
     for line in output.splitlines():
-        found = re.search(r"\] EXIT with status 1: (.*)$", line) or re.match(r"real-mesos: framework error: (.*)$", line)
+        found = re.search(r"\] EXIT with status 1: (.*)$", line) or re.match(
+            r"real-mesos: framework error: (.*)$", line
+        )
         if found:
             return found.group(1)
     raise AssertionError(f"no exit message in:\n{output[-3000:]}")

@@ -115,7 +115,11 @@ def test_drain_and_reactivate(peer):
         assert drain_state(peer, agent_id) in ("DRAINING", "DRAINED")
         peer.wait_for(lambda: drain_state(peer, agent_id) == "DRAINED", what="DRAINED")
         assert_everywhere(
-            peer, agent_id, active=False, deactivated=True, drain_info={"state": "DRAINED", "config": {"mark_gone": False}}
+            peer,
+            agent_id,
+            active=False,
+            deactivated=True,
+            drain_info={"state": "DRAINED", "config": {"mark_gone": False}},
         )
         agent = v1_agent(peer, agent_id)
         started = agent["estimated_drain_start_time"]["nanoseconds"]

@@ -1,5 +1,5 @@
 # This file runs under Python 2.7 (the egg is a CPython 2.7 extension): keep it 2.7 syntax.
-# ruff: noqa: UP010, UP031
+# ruff: noqa: UP010
 """Start a real Mesos 1.11.0 cluster (one master, N agents) in this process. Python 2.7 only.
 
 PyPI's `mesos.scheduler` 1.11.0 egg carries all of libmesos; its scheduler driver, given the
@@ -113,7 +113,10 @@ def main(argv):
 
         def error(self, driver, message):
             print("real-mesos: framework error: %s" % message, file=sys.stderr)
+            sys.stderr.flush()
+            errors.append(message)
 
+    errors = []
     framework = mesos_pb2.FrameworkInfo()
     framework.user = ""  # the driver fills in the current user
     framework.name = "mesos-maintenance-real-mesos"
@@ -125,6 +128,10 @@ def main(argv):
 
     status = driver.start()
     if status != mesos_pb2.DRIVER_RUNNING:
+        # The driver tells the scheduler why on another thread: give it a moment to arrive.
+        deadline = time.time() + 5
+        while not errors and time.time() < deadline:
+            time.sleep(0.01)
         print("real-mesos: driver did not start: %s" % mesos_pb2.Status.Name(status), file=sys.stderr)
         sys.stderr.flush()
         os._exit(1)
