@@ -516,8 +516,13 @@ class MesosClientBase(object):
         if not isinstance(agent_id, str) or not agent_id:
             # Never send anything but a non-empty string: a non-string value can crash a real master.
             raise MesosError('refusing to send agent id %r: it must be a non-empty string' % (agent_id,))
-        response = self.leader_request('POST', FILTERS_PATH, json_body={'agentId': agent_id})
-        url = self.leader + FILTERS_PATH
+        for attempt in (1, 2):
+            response = self.leader_request('POST', FILTERS_PATH, json_body={'agentId': agent_id})
+            url = self.leader + FILTERS_PATH
+            if (attempt == 1 and response.status_code == 400
+                    and (short_body(response.content) or '').startswith('No such agent') and self.leader_moved()):
+                continue
+            break
         self.check_status(response, 'POST', url)
         return self._raw_filters(parse_json(response, 'POST', url), 'POST', url)
 
@@ -529,12 +534,30 @@ class MesosClientBase(object):
         """
         if not isinstance(agent_id, str) or not agent_id:
             raise MesosError('refusing to send agent id %r: it must be a non-empty string' % (agent_id,))
-        response = self.leader_request('DELETE', FILTERS_PATH, params={'agentId': agent_id})
-        url = '%s%s?agentId=%s' % (self.leader, FILTERS_PATH, agent_id)
-        if response.status_code == 404 and (short_body(response.content) or '').startswith('No filter exists'):
+        for attempt in (1, 2):
+            response = self.leader_request('DELETE', FILTERS_PATH, params={'agentId': agent_id})
+            url = '%s%s?agentId=%s' % (self.leader, FILTERS_PATH, agent_id)
+            no_filter = (response.status_code == 404
+                         and (short_body(response.content) or '').startswith('No filter exists'))
+            if attempt == 1 and no_filter and self.leader_moved():
+                continue
+            break
+        if no_filter:
             return None
         self.check_status(response, 'DELETE', url)
         return self._raw_filters(parse_json(response, 'DELETE', url), 'DELETE', url)
+
+    def leader_moved(self):
+        """Ask the configured masters for the leader again; True when it is no longer the one we talk to.
+
+        Build 0afdd8b has no leader check: a master that lost leadership but still answers knows no agents,
+        so it answers POST with 400 "No such agent" and DELETE with 404 "No filter exists". Before such an
+        answer is believed, the leader is looked up again (one request).
+        """
+        old = self.leader
+        self.leader = None
+        new = self.discover_leader()
+        return old is None or not same_master(old, new)
 
     def get_agents(self):
         """Every registered agent from ``/master/state-summary`` (one request, task counts included)."""

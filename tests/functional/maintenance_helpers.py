@@ -211,7 +211,9 @@ class CapacityWatch:
         state = self.cluster.state
         while not self._stop.wait(self.interval):
             with state.lock:
-                unavailable = set(state.allocator.deactivated) | {a.id for a in state.agents.values() if not a.connected}
+                unavailable = set(state.allocator.deactivated) | {
+                    a.id for a in state.agents.values() if not a.connected
+                }
             self.samples += 1
             if len(unavailable) > self.max_unavailable:
                 self.max_unavailable = len(unavailable)

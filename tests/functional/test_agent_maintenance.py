@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import yaml
 from maintenance_helpers import SimulatedSite
@@ -59,7 +61,13 @@ def test_drain_then_restore_a_play_batch(site):
 
 def test_main_entry_point_with_explicit_list_from_localhost(site):
     names = site.hostnames()[2:4]
-    tasks = [{"name": "main", "ansible.builtin.include_role": {"name": ROLE}, "vars": {"agent_maintenance_agents": ",".join(names)}}]
+    tasks = [
+        {
+            "name": "main",
+            "ansible.builtin.include_role": {"name": ROLE},
+            "vars": {"agent_maintenance_agents": ",".join(names)},
+        }
+    ]
     run = site.run(play(site, tasks, hosts="localhost"))
     assert run.rc == 0, run.output
     assert site.filtered_hostnames() == names
@@ -76,7 +84,9 @@ def test_inventory_host_to_agent_mapping(cluster_factory, tmp_path, collections_
     try:
         target = site.hostnames()[1]
         key = "ansible_host" if source == "ansible_host" else "mesos_agent_hostname"
-        inventory = site.inventory(hosts=["node-b"], host_vars={"node-b": {key: target}}, agent_maintenance_agent_source=source)
+        inventory = site.inventory(
+            hosts=["node-b"], host_vars={"node-b": {key: target}}, agent_maintenance_agent_source=source
+        )
         run = site.run(play(site, [entry("drain")]), inventory=inventory)
         assert run.rc == 0, run.output
         assert site.filtered_hostnames() == [target]
@@ -110,7 +120,9 @@ def test_agent_filtered_by_someone_else_stays_filtered(site):
     drain = site.run(play(site, [entry("drain")], hosts="localhost"), extra_vars=extra)
     assert drain.rc == 0, drain.output
     assert site.held() == [mine]
-    assert any(line.startswith(theirs) and "someone else" in line for line in drain.messages("Report the drain per agent")[-1])
+    assert any(
+        line.startswith(theirs) and "someone else" in line for line in drain.messages("Report the drain per agent")[-1]
+    )
 
     restore = site.run(play(site, [entry("restore")], hosts="localhost", name="restore"), extra_vars=extra)
     assert restore.rc == 0, restore.output
@@ -144,11 +156,11 @@ def test_restore_waits_for_registration(site):
     agent = site.agent_id(hosts[0])
     site.cluster.disconnect_agent(agent)
     pending = site.run(
-        play(site, [entry("restore", agent_maintenance_registration_timeout=30)], hosts=",".join(hosts), name="restore"),
+        play(
+            site, [entry("restore", agent_maintenance_registration_timeout=30)], hosts=",".join(hosts), name="restore"
+        ),
         background=True,
     )
-    import time
-
     time.sleep(3)
     site.cluster.reregister_agent(agent)
     run = pending()

@@ -23,7 +23,9 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture
 def site(cluster_factory, tmp_path, collections_path):
-    site = SimulatedSite(cluster_factory(masters=3, agents=6, build="0afdd8b", tasks=6, task_duration=0.5), tmp_path, collections_path)
+    site = SimulatedSite(
+        cluster_factory(masters=3, agents=6, build="0afdd8b", tasks=6, task_duration=0.5), tmp_path, collections_path
+    )
     yield site
     site.close()
 

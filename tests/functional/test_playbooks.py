@@ -81,7 +81,9 @@ def test_rolling_check_mode_changes_nothing(make_site):
     site = make_site(agents=8, build="later", tasks=8, task_duration=0.5)
     run = site.run(
         "rolling_maintenance",
-        rolling_vars(mesos_maintenance_agents="mesos_agents", mesos_maintenance_serial="3", sim_replace=["agent-2.example.com"]),
+        rolling_vars(
+            mesos_maintenance_agents="mesos_agents", mesos_maintenance_serial="3", sim_replace=["agent-2.example.com"]
+        ),
         check=True,
     )
     assert run.rc == 0, run.output
@@ -95,7 +97,9 @@ def test_rolling_check_mode_changes_nothing(make_site):
 
 def test_failed_batch_stops_the_run_and_the_rerun_completes(make_site, build):
     site = make_site(agents=9, build=build, tasks=9, task_duration=0.3)
-    variables = rolling_vars(mesos_maintenance_agents="mesos_agents", mesos_maintenance_serial="3", sim_fail_on=["agent-5.example.com"])
+    variables = rolling_vars(
+        mesos_maintenance_agents="mesos_agents", mesos_maintenance_serial="3", sim_fail_on=["agent-5.example.com"]
+    )
     first = site.run("rolling_maintenance", variables)
     assert first.rc != 0
     failed_batch = ["agent-4.example.com", "agent-5.example.com", "agent-6.example.com"]
@@ -118,7 +122,9 @@ def test_failed_batch_stops_the_run_and_the_rerun_completes(make_site, build):
     assert site.held() == []
     assert "rolling" not in site.memory()
     summary = second.summary
-    assert summary[0] == "done: 2 batch(es), 6 agent(s) restored, 0 failed, 0 not started, 3 done by an earlier run", summary
+    assert summary[0] == "done: 2 batch(es), 6 agent(s) restored, 0 failed, 0 not started, 3 done by an earlier run", (
+        summary
+    )
     # the re-run did not drain the agents the first run had finished
     posted = " ".join(t for _, method, t in site.cluster.request_log if method == "POST")
     assert site.agent_id("agent-1.example.com") not in posted
@@ -151,7 +157,8 @@ def test_agent_back_under_a_new_id_is_kept_filtered_and_restored(make_site, buil
 def test_agent_filtered_before_the_maintenance_stays_filtered(make_site):
     site = make_site(agents=6, build="0afdd8b", tasks=6, task_duration=0.3)
     site.cluster.add_filter(site.agent_id("agent-3.example.com"))
-    variables = rolling_vars(mesos_maintenance_agents="agent-1.example.com,agent-2.example.com,agent-3.example.com,agent-4.example.com", mesos_maintenance_serial="2")
+    agents = ",".join(f"agent-{n}.example.com" for n in range(1, 5))
+    variables = rolling_vars(mesos_maintenance_agents=agents, mesos_maintenance_serial="2")
     run = site.run("rolling_maintenance", variables)
     assert run.rc == 0, run.output
     assert site.filtered_hostnames() == ["agent-3.example.com"]
@@ -161,7 +168,9 @@ def test_agent_filtered_before_the_maintenance_stays_filtered(make_site):
 
 def test_capacity_guard_checked_before_the_first_batch(make_site):
     site = make_site(agents=10, build="later")
-    variables = rolling_vars(mesos_maintenance_agents="mesos_agents", mesos_maintenance_serial="30%", agent_maintenance_max_filtered="2")
+    variables = rolling_vars(
+        mesos_maintenance_agents="mesos_agents", mesos_maintenance_serial="30%", agent_maintenance_max_filtered="2"
+    )
     run = site.run("rolling_maintenance", variables)
     assert run.rc != 0
     msg = run.last("Check the batch size against the capacity guard")["msg"]
@@ -192,6 +201,8 @@ def test_rolling_maintenance_of_100_agents_with_failover_and_reregistration(make
     summary = run.summary
     assert summary[0] == "done: 10 batch(es), 100 agent(s) restored, 0 failed, 0 not started", summary
     assert any(line.startswith("leader failover during batch 4") for line in summary), summary
-    print(f"\n100 agents in batches of 10: {run.elapsed:.1f} s, max unavailable {watch.max_unavailable}, {watch.samples} samples")
+    print(
+        f"\n100 agents in batches of 10: {run.elapsed:.1f} s, max unavailable {watch.max_unavailable}, {watch.samples} samples"
+    )
     for line in summary:
         print(line)

@@ -47,18 +47,31 @@ def write_user_role(base):
     (role / "meta" / "main.yml").write_text(
         yaml.safe_dump(
             {
-                "galaxy_info": {"author": "ops", "description": "patch a Mesos agent", "license": "MIT", "min_ansible_version": "2.17"},
-                "dependencies": [{"role": "mesos.maintenance.agent_maintenance", "vars": {"agent_maintenance_state": "drained"}}],
+                "galaxy_info": {
+                    "author": "ops",
+                    "description": "patch a Mesos agent",
+                    "license": "MIT",
+                    "min_ansible_version": "2.17",
+                },
+                "dependencies": [
+                    {"role": "mesos.maintenance.agent_maintenance", "vars": {"agent_maintenance_state": "drained"}}
+                ],
             }
         )
     )
     (role / "tasks" / "main.yml").write_text(
         yaml.safe_dump(
             [
-                {"name": "Patch the agent (while it is drained)", "ansible.builtin.debug": {"msg": "patching {{ inventory_hostname }}"}},
+                {
+                    "name": "Patch the agent (while it is drained)",
+                    "ansible.builtin.debug": {"msg": "patching {{ inventory_hostname }}"},
+                },
                 {
                     "name": "Put the agent back",
-                    "ansible.builtin.include_role": {"name": "mesos.maintenance.agent_maintenance", "tasks_from": "restore"},
+                    "ansible.builtin.include_role": {
+                        "name": "mesos.maintenance.agent_maintenance",
+                        "tasks_from": "restore",
+                    },
                 },
             ],
             sort_keys=False,
@@ -67,7 +80,15 @@ def write_user_role(base):
     playbook = base / "patch.yml"
     playbook.write_text(
         yaml.safe_dump(
-            [{"name": "Patch agents", "hosts": "mesos_agents", "serial": 2, "gather_facts": False, "roles": ["patch_agent"]}],
+            [
+                {
+                    "name": "Patch agents",
+                    "hosts": "mesos_agents",
+                    "serial": 2,
+                    "gather_facts": False,
+                    "roles": ["patch_agent"],
+                }
+            ],
             sort_keys=False,
         )
     )

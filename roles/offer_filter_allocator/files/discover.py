@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: contributors to mesos.maintenance
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read how mesos-master is configured on this host, without changing anything.
@@ -83,6 +82,10 @@ def main():
             if flag in settings:
                 style = "systemd_dropin" if path == dropin else "other_dropin"
                 settings[flag].append({"source": path, "style": style, "value": value})
+    for flag, entries in settings.items():
+        for entry in entries:
+            entry["flag"] = flag
+            entry["text"] = f"{entry['source']} sets {flag}={entry['value']}"
     # The manifest in use: the given path, else the file the current --modules names.
     path = modules_json
     if not path:

@@ -25,59 +25,74 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._errors import M
 # --- pure helpers ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize('given, expected', [
-    ('http://m1:5050', 'http://m1:5050'),
-    ('http://M1.Example.com:5050/', 'http://m1.example.com:5050'),
-    ('m1:5050', 'http://m1:5050'),
-    ('https://m1:5050/mesos/', 'https://m1:5050/mesos'),
-    (' https://10.0.0.1:5050 ', 'https://10.0.0.1:5050'),
-])
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("http://m1:5050", "http://m1:5050"),
+        ("http://M1.Example.com:5050/", "http://m1.example.com:5050"),
+        ("m1:5050", "http://m1:5050"),
+        ("https://m1:5050/mesos/", "https://m1:5050/mesos"),
+        (" https://10.0.0.1:5050 ", "https://10.0.0.1:5050"),
+    ],
+)
 def test_normalize_master_url(given, expected):
     assert normalize_master_url(given) == expected
 
 
-@pytest.mark.parametrize('given, fragment', [
-    ('', 'empty entry'), ('ftp://m1:5050', 'only http and https'), ('http://:5050', 'no host name'),
-    ('http://m1:port', 'invalid port'), ('http://m1:5050/?x=1', 'without query'),
-    ('http://u:p@m1:5050', 'principal and secret'),
-])
+@pytest.mark.parametrize(
+    "given, fragment",
+    [
+        ("", "empty entry"),
+        ("ftp://m1:5050", "only http and https"),
+        ("http://:5050", "no host name"),
+        ("http://m1:port", "invalid port"),
+        ("http://m1:5050/?x=1", "without query"),
+        ("http://u:p@m1:5050", "principal and secret"),
+    ],
+)
 def test_normalize_master_url_rejects(given, fragment):
     with pytest.raises(MesosUrlError, match=fragment):
         normalize_master_url(given)
 
 
-@pytest.mark.parametrize('base, location, expected', [
-    ('http://10.0.0.1:5050', '//m2.example.com:5050', 'http://m2.example.com:5050'),
-    ('https://10.0.0.1:5050', '//m2.example.com:5050', 'https://m2.example.com:5050'),
-    ('https://10.0.0.1:5050', 'https://M2:5050', 'https://m2:5050'),
-    ('http://10.0.0.1:5050', 'https://m2:5050', 'https://m2:5050'),
-    ('http://10.0.0.1:5050', '/master/redirect', 'http://10.0.0.1:5050'),
-    # a later build's 307 on /allocator/filters carries the path; the base is what we keep
-    ('http://10.0.0.1:5050', '//10.0.0.2:5050/allocator/filters?agentId=x', 'http://10.0.0.2:5050'),
-])
+@pytest.mark.parametrize(
+    "base, location, expected",
+    [
+        ("http://10.0.0.1:5050", "//m2.example.com:5050", "http://m2.example.com:5050"),
+        ("https://10.0.0.1:5050", "//m2.example.com:5050", "https://m2.example.com:5050"),
+        ("https://10.0.0.1:5050", "https://M2:5050", "https://m2:5050"),
+        ("http://10.0.0.1:5050", "https://m2:5050", "https://m2:5050"),
+        ("http://10.0.0.1:5050", "/master/redirect", "http://10.0.0.1:5050"),
+        # a later build's 307 on /allocator/filters carries the path; the base is what we keep
+        ("http://10.0.0.1:5050", "//10.0.0.2:5050/allocator/filters?agentId=x", "http://10.0.0.2:5050"),
+    ],
+)
 def test_resolve_location(base, location, expected):
     assert resolve_location(base, location) == expected
 
 
-@pytest.mark.parametrize('base, location, fragment', [
-    ('https://m1:5050', 'http://m2:5050', 'refusing to go from https to http'),
-    ('http://m1:5050', 'ftp://m2:21', r'not an http\(s\) URL'),
-    ('http://m1:5050', '', 'without a Location'),
-    ('http://m1:5050', '//:5050', 'names no host'),
-])
+@pytest.mark.parametrize(
+    "base, location, fragment",
+    [
+        ("https://m1:5050", "http://m2:5050", "refusing to go from https to http"),
+        ("http://m1:5050", "ftp://m2:21", r"not an http\(s\) URL"),
+        ("http://m1:5050", "", "without a Location"),
+        ("http://m1:5050", "//:5050", "names no host"),
+    ],
+)
 def test_resolve_location_rejects(base, location, fragment):
     with pytest.raises(MesosUrlError, match=fragment):
         resolve_location(base, location)
 
 
 def test_url_origin_and_same_master():
-    assert url_origin('http://m1') == ('http', 'm1', 80)
-    assert url_origin('https://M1/x') == ('https', 'm1', 443)
-    assert same_master('http://127.0.0.1:5050', 'http://localhost:5050')
-    assert not same_master('http://127.0.0.1:5050', 'http://127.0.0.1:5051')
+    assert url_origin("http://m1") == ("http", "m1", 80)
+    assert url_origin("https://M1/x") == ("https", "m1", 443)
+    assert same_master("http://127.0.0.1:5050", "http://localhost:5050")
+    assert not same_master("http://127.0.0.1:5050", "http://127.0.0.1:5051")
 
 
-@pytest.mark.parametrize('value, expected', [(None, 1.0), ('3', 3.0), ('-2', 0.0), ('soon', 1.0), ('999', 10.0)])
+@pytest.mark.parametrize("value, expected", [(None, 1.0), ("3", 3.0), ("-2", 0.0), ("soon", 1.0), ("999", 10.0)])
 def test_parse_retry_after(value, expected):
     assert parse_retry_after(value, 1.0) == expected
 
@@ -85,7 +100,7 @@ def test_parse_retry_after(value, expected):
 # --- against a tiny local server -------------------------------------------------------------------------------------
 
 
-class FakeMaster(object):
+class FakeMaster:
     """A local HTTP server answering from a table of (method, path) -> (status, headers, body)."""
 
     def __init__(self):
@@ -95,20 +110,24 @@ class FakeMaster(object):
 
         class Handler(BaseHTTPRequestHandler):
             def _answer(self):
-                length = int(self.headers.get('Content-Length') or 0)
-                body = self.rfile.read(length) if length else b''
-                path = self.path.split('?', 1)[0]
-                fake.seen.append((self.command, self.path, self.headers.get('Authorization'),
-                                  self.headers.get('Content-Type'), body))
-                status, headers, payload = fake.routes.get((self.command, path), (404, {}, ''))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path = self.path.split("?", 1)[0]
+                fake.seen.append(
+                    (self.command, self.path, self.headers.get("Authorization"), self.headers.get("Content-Type"), body)
+                )
+                status, headers, payload = fake.routes.get((self.command, path), (404, {}, ""))
                 if callable(payload):
                     payload = payload()
-                data = payload if isinstance(payload, bytes) else (
-                    json.dumps(payload) if not isinstance(payload, str) else payload).encode()
+                data = (
+                    payload
+                    if isinstance(payload, bytes)
+                    else (json.dumps(payload) if not isinstance(payload, str) else payload).encode()
+                )
                 self.send_response(status)
                 for key, value in headers.items():
-                    self.send_header(key, value.replace('SELF', '127.0.0.1:%d' % fake.port))
-                self.send_header('Content-Length', str(len(data)))
+                    self.send_header(key, value.replace("SELF", "127.0.0.1:%d" % fake.port))
+                self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -117,9 +136,9 @@ class FakeMaster(object):
             def log_message(self, *args):
                 pass
 
-        self.server = HTTPServer(('127.0.0.1', 0), Handler)
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
-        self.url = 'http://127.0.0.1:%d' % self.port
+        self.url = "http://127.0.0.1:%d" % self.port
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -147,7 +166,7 @@ class Client(MesosClientBase):
         defaults = dict(timeout=2, leader_timeout=0.5, validate_certs=True)
         defaults.update(params)
         self.warnings = []
-        super(Client, self).__init__(defaults, sleep=lambda s: None, **kwargs)
+        super().__init__(defaults, sleep=lambda s: None, **kwargs)
 
     def warn(self, msg):
         self.warnings.append(msg)
@@ -155,26 +174,29 @@ class Client(MesosClientBase):
 
 def test_credentials_go_to_configured_and_learned_hosts_only(masters):
     configured, leader, elsewhere = masters(), masters(), masters()
-    configured.routes[('GET', '/master/redirect')] = (307, {'Location': '//localhost:%d' % leader.port}, '')
-    leader.routes[('GET', '/allocator/filters')] = (200, {}, {'filters': []})
-    client = Client(dict(master_url=[configured.url], principal='ops', secret='s3cret'))
+    configured.routes[("GET", "/master/redirect")] = (307, {"Location": "//localhost:%d" % leader.port}, "")
+    leader.routes[("GET", "/allocator/filters")] = (200, {}, {"filters": []})
+    client = Client(dict(master_url=[configured.url], principal="ops", secret="s3cret"))
     assert client.get_filters() == []
-    assert client.leader == 'http://localhost:%d' % leader.port
-    assert configured.seen[0][2].startswith('Basic ')
-    assert leader.seen[0][2].startswith('Basic ')
+    assert client.leader == "http://localhost:%d" % leader.port
+    assert configured.seen[0][2].startswith("Basic ")
+    assert leader.seen[0][2].startswith("Basic ")
     # a host nobody configured nor named in /master/redirect is not trusted
-    assert not client.is_trusted(elsewhere.url.replace('127.0.0.1', 'localhost'))
-    assert client.is_trusted(leader.url.replace('127.0.0.1', 'localhost'))
+    assert not client.is_trusted(elsewhere.url.replace("127.0.0.1", "localhost"))
+    assert client.is_trusted(leader.url.replace("127.0.0.1", "localhost"))
 
 
 def test_a_307_from_the_filter_endpoint_is_not_followed(masters):
     """The Location of an endpoint's 307 is not used: the client asks the configured masters again."""
     configured, trap = masters(), masters()
-    configured.routes[('GET', '/master/redirect')] = (307, {'Location': '//SELF'}, '')
-    configured.routes[('GET', '/allocator/filters')] = (
-        307, {'Location': '//127.0.0.1:%d/allocator/filters' % trap.port}, '')
-    client = Client(dict(master_url=[configured.url], principal='ops', secret='s3cret'))
-    with pytest.raises(MesosError, match='keeps answering 307'):
+    configured.routes[("GET", "/master/redirect")] = (307, {"Location": "//SELF"}, "")
+    configured.routes[("GET", "/allocator/filters")] = (
+        307,
+        {"Location": "//127.0.0.1:%d/allocator/filters" % trap.port},
+        "",
+    )
+    client = Client(dict(master_url=[configured.url], principal="ops", secret="s3cret"))
+    with pytest.raises(MesosError, match="keeps answering 307"):
         client.get_filters()
     assert trap.seen == []
     assert client.build == BUILD_LATER
@@ -182,70 +204,88 @@ def test_a_307_from_the_filter_endpoint_is_not_followed(masters):
 
 def test_only_strings_and_exact_content_type_are_sent(masters):
     fake = masters()
-    fake.routes[('GET', '/master/redirect')] = (307, {'Location': '//SELF'}, '')
-    fake.routes[('POST', '/allocator/filters')] = (200, {}, {'filters': [{'agentId': 'a-S1', 'hostname': 'h'}]})
+    fake.routes[("GET", "/master/redirect")] = (307, {"Location": "//SELF"}, "")
+    fake.routes[("POST", "/allocator/filters")] = (200, {}, {"filters": [{"agentId": "a-S1", "hostname": "h"}]})
     client = Client(dict(master_url=[fake.url]))
-    assert client.add_filter('a-S1') == [{'agentId': 'a-S1', 'hostname': 'h'}]
+    assert client.add_filter("a-S1") == [{"agentId": "a-S1", "hostname": "h"}]
     method, path, auth, content_type, body = fake.seen[-1]
-    assert (method, content_type, json.loads(body)) == ('POST', 'application/json', {'agentId': 'a-S1'})
+    assert (method, content_type, json.loads(body)) == ("POST", "application/json", {"agentId": "a-S1"})
     assert auth is None
-    for bad in (None, 5, '', ['a-S1']):
-        with pytest.raises(MesosError, match='must be a non-empty string'):
+    for bad in (None, 5, "", ["a-S1"]):
+        with pytest.raises(MesosError, match="must be a non-empty string"):
             client.add_filter(bad)
 
 
 def test_delete_404_no_filter_means_absent(masters):
     fake = masters()
-    fake.routes[('GET', '/master/redirect')] = (307, {'Location': '//SELF'}, '')
-    fake.routes[('DELETE', '/allocator/filters')] = (404, {}, 'No filter exists for agent a-S1')
+    fake.routes[("GET", "/master/redirect")] = (307, {"Location": "//SELF"}, "")
+    fake.routes[("DELETE", "/allocator/filters")] = (404, {}, "No filter exists for agent a-S1")
     client = Client(dict(master_url=[fake.url]))
-    assert client.remove_filter('a-S1') is None
-    assert fake.seen[-1][1] == '/allocator/filters?agentId=a-S1'
+    assert client.remove_filter("a-S1") is None
+    # the DELETE, then one more /master/redirect to make sure the leader did not move
+    assert [seen[1] for seen in fake.seen[-2:]] == ["/allocator/filters?agentId=a-S1", "/master/redirect"]
 
 
 def test_module_not_loaded_is_named(masters):
     fake = masters()
-    fake.routes[('GET', '/master/redirect')] = (307, {'Location': '//SELF'}, '')
+    fake.routes[("GET", "/master/redirect")] = (307, {"Location": "//SELF"}, "")
     client = Client(dict(master_url=[fake.url]))
-    with pytest.raises(MesosError, match='allocator module is not loaded'):
+    with pytest.raises(MesosError, match="allocator module is not loaded"):
         client.get_filters()
 
 
 def test_no_leader_within_leader_timeout(masters):
     fake = masters()
-    fake.routes[('GET', '/master/redirect')] = (503, {}, 'No leader elected')
+    fake.routes[("GET", "/master/redirect")] = (503, {}, "No leader elected")
     client = Client(dict(master_url=[fake.url]))
-    with pytest.raises(MesosError, match=r'no leading Mesos master found within leader_timeout=0.5s'):
+    with pytest.raises(MesosError, match=r"no leading Mesos master found within leader_timeout=0.5s"):
         client.get_leader()
 
 
 def test_a_503_with_a_known_leader_points_at_credentials(masters):
     """Later builds turn a 401 of their internal /master/state request into 503 No leader elected."""
     fake = masters()
-    fake.routes[('GET', '/master/redirect')] = (307, {'Location': '//SELF'}, '')
-    fake.routes[('GET', '/allocator/filters')] = (503, {}, 'No leader elected')
-    fake.routes[('GET', '/master/state')] = (401, {'WWW-Authenticate': 'Basic realm="mesos-master-readonly"'}, '')
+    fake.routes[("GET", "/master/redirect")] = (307, {"Location": "//SELF"}, "")
+    fake.routes[("GET", "/allocator/filters")] = (503, {}, "No leader elected")
+    fake.routes[("GET", "/master/state")] = (401, {"WWW-Authenticate": 'Basic realm="mesos-master-readonly"'}, "")
     client = Client(dict(master_url=[fake.url], leader_timeout=0))
-    with pytest.raises(MesosError, match='set principal and secret for an account that may read /master/state'):
+    with pytest.raises(MesosError, match="set principal and secret for an account that may read /master/state"):
         client.get_filters()
     assert client.build == BUILD_LATER
 
 
 def test_https_to_http_redirect_is_refused(masters):
-    with pytest.raises(MesosUrlError, match='refusing to go from https to http'):
-        resolve_location('https://127.0.0.1:5050', 'http://127.0.0.1:5051')
+    with pytest.raises(MesosUrlError, match="refusing to go from https to http"):
+        resolve_location("https://127.0.0.1:5050", "http://127.0.0.1:5051")
 
 
 def test_build_probe_asks_a_standby(masters):
     leader, standby = masters(), masters()
     for fake in (leader, standby):
-        fake.routes[('GET', '/master/redirect')] = (307, {'Location': '//127.0.0.1:%d' % leader.port}, '')
-    standby.routes[('GET', '/allocator/filters')] = (200, {}, {'filters': []})
+        fake.routes[("GET", "/master/redirect")] = (307, {"Location": "//127.0.0.1:%d" % leader.port}, "")
+    standby.routes[("GET", "/allocator/filters")] = (200, {}, {"filters": []})
     client = Client(dict(master_url=[standby.url, leader.url]))
     client.get_leader()
-    assert client.probe_build() == '0afdd8b'
-    location = '//127.0.0.1:%d/allocator/filters' % leader.port
-    standby.routes[('GET', '/allocator/filters')] = (307, {'Location': location}, '')
+    assert client.probe_build() == "0afdd8b"
+    location = "//127.0.0.1:%d/allocator/filters" % leader.port
+    standby.routes[("GET", "/allocator/filters")] = (307, {"Location": location}, "")
     client = Client(dict(master_url=[standby.url, leader.url]))
     client.get_leader()
-    assert client.probe_build() == 'later'
+    assert client.probe_build() == "later"
+
+
+def test_no_such_agent_from_a_demoted_leader_is_retried_on_the_new_one(masters):
+    """Build 0afdd8b: a master that lost leadership but still answers knows no agents."""
+    configured, old, new = masters(), masters(), masters()
+    configured.routes[("GET", "/master/redirect")] = (307, {"Location": "//127.0.0.1:%d" % old.port}, "")
+    old.routes[("POST", "/allocator/filters")] = (400, {}, "No such agent matching agentId==a-S1")
+    new.routes[("POST", "/allocator/filters")] = (200, {}, {"filters": [{"agentId": "a-S1", "hostname": "h"}]})
+    client = Client(dict(master_url=[configured.url]))
+    client.get_leader()
+    configured.routes[("GET", "/master/redirect")] = (307, {"Location": "//127.0.0.1:%d" % new.port}, "")
+    assert client.add_filter("a-S1") == [{"agentId": "a-S1", "hostname": "h"}]
+    assert client.leader == new.url
+    # the same answer from the leader itself is believed
+    new.routes[("POST", "/allocator/filters")] = (400, {}, "No such agent matching agentId==a-S2")
+    with pytest.raises(MesosError, match="400 Bad Request: No such agent"):
+        client.add_filter("a-S2")

@@ -22,143 +22,166 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._filters import 
 
 
 def slave(n, active=True, running=0, hostname=None):
-    return {'id': 'c0ffee-S%d' % n, 'hostname': hostname or 'agent-%d.example' % n, 'active': active,
-            'TASK_RUNNING': running, 'TASK_STAGING': 0, 'TASK_FINISHED': 7, 'resources': {'cpus': 4.0}}
+    return {
+        "id": "c0ffee-S%d" % n,
+        "hostname": hostname or "agent-%d.example" % n,
+        "active": active,
+        "TASK_RUNNING": running,
+        "TASK_STAGING": 0,
+        "TASK_FINISHED": 7,
+        "resources": {"cpus": 4.0},
+    }
 
 
 def flt(n, hostname=None):
-    return {'agent_id': 'c0ffee-S%d' % n, 'hostname': hostname or 'agent-%d.example' % n}
+    return {"agent_id": "c0ffee-S%d" % n, "hostname": hostname or "agent-%d.example" % n}
 
 
 AGENTS = AgentIndex([slave(0), slave(1), slave(2), slave(3, active=False), slave(4)])
 
 
-@pytest.mark.parametrize('value, expected', [
-    (None, None), (3, (3, False)), ('3', (3, False)), (' 20% ', (20.0, True)), ('0', (0, False)),
-    (2.0, (2, False)), ('12.5%', (12.5, True)), ('100%', (100.0, True)),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (None, None),
+        (3, (3, False)),
+        ("3", (3, False)),
+        (" 20% ", (20.0, True)),
+        ("0", (0, False)),
+        (2.0, (2, False)),
+        ("12.5%", (12.5, True)),
+        ("100%", (100.0, True)),
+    ],
+)
 def test_parse_max_filtered(value, expected):
     assert parse_max_filtered(value) == expected
 
 
-@pytest.mark.parametrize('value', [True, False, -1, '-1', '101%', 'many', '3.5', 1.5, [], {}, '%'])
+@pytest.mark.parametrize("value", [True, False, -1, "-1", "101%", "many", "3.5", 1.5, [], {}, "%"])
 def test_parse_max_filtered_rejects(value):
     with pytest.raises(InputError):
         parse_max_filtered(value)
 
 
-@pytest.mark.parametrize('parsed, total, limit', [
-    ((3, False), 10, 3), ((20.0, True), 10, 2), ((25.0, True), 10, 2), ((30.0, True), 10, 3),
-    ((100.0, True), 7, 7), ((0, False), 5, 0), ((33.4, True), 3, 1),
-])
+@pytest.mark.parametrize(
+    "parsed, total, limit",
+    [
+        ((3, False), 10, 3),
+        ((20.0, True), 10, 2),
+        ((25.0, True), 10, 2),
+        ((30.0, True), 10, 3),
+        ((100.0, True), 7, 7),
+        ((0, False), 5, 0),
+        ((33.4, True), 3, 1),
+    ],
+)
 def test_max_filtered_limit(parsed, total, limit):
     assert max_filtered_limit(parsed, total) == limit
 
 
 def test_validate_names():
-    assert validate_names(None, 'agent_id') == []
-    assert validate_names([' a ', 'b', 'a'], 'agent_id') == ['a', 'b']
-    with pytest.raises(InputError, match='hostname contains an empty entry'):
-        validate_names(['a', ''], 'hostname')
+    assert validate_names(None, "agent_id") == []
+    assert validate_names([" a ", "b", "a"], "agent_id") == ["a", "b"]
+    with pytest.raises(InputError, match="hostname contains an empty entry"):
+        validate_names(["a", ""], "hostname")
 
 
 def test_resolve_by_id_and_hostname_dedups():
-    targets = resolve_targets(['c0ffee-S1'], ['agent-1.example', 'agent-2.example'], AGENTS, [])
-    assert targets.ids == ['c0ffee-S1', 'c0ffee-S2']
+    targets = resolve_targets(["c0ffee-S1"], ["agent-1.example", "agent-2.example"], AGENTS, [])
+    assert targets.ids == ["c0ffee-S1", "c0ffee-S2"]
     assert targets.unknown == [] and targets.ambiguous == {}
 
 
 def test_resolve_unknown_and_ambiguous():
-    agents = AgentIndex([slave(0), slave(1, hostname='twin'), slave(2, hostname='twin')])
-    targets = resolve_targets(['nope'], ['twin', 'ghost'], agents, [])
-    assert targets.unknown == ['agent id nope', 'hostname ghost']
-    assert targets.ambiguous == {'twin': ['c0ffee-S1', 'c0ffee-S2']}
+    agents = AgentIndex([slave(0), slave(1, hostname="twin"), slave(2, hostname="twin")])
+    targets = resolve_targets(["nope"], ["twin", "ghost"], agents, [])
+    assert targets.unknown == ["agent id nope", "hostname ghost"]
+    assert targets.ambiguous == {"twin": ["c0ffee-S1", "c0ffee-S2"]}
 
 
 def test_resolve_falls_back_to_the_filter_list():
-    targets = resolve_targets(['c0ffee-S9'], ['agent-8.example'], AGENTS, [flt(9), flt(8)])
-    assert targets.ids == ['c0ffee-S9', 'c0ffee-S8']
+    targets = resolve_targets(["c0ffee-S9"], ["agent-8.example"], AGENTS, [flt(9), flt(8)])
+    assert targets.ids == ["c0ffee-S9", "c0ffee-S8"]
 
 
 def test_plan_present():
-    targets = resolve_targets(['c0ffee-S0', 'c0ffee-S1'], [], AGENTS, [])
-    plan = compute_plan('present', False, targets, [flt(1), flt(2)], AGENTS)
-    assert plan.add == ['c0ffee-S0'] and plan.remove == [] and plan.changed
+    targets = resolve_targets(["c0ffee-S0", "c0ffee-S1"], [], AGENTS, [])
+    plan = compute_plan("present", False, targets, [flt(1), flt(2)], AGENTS)
+    assert plan.add == ["c0ffee-S0"] and plan.remove == [] and plan.changed
 
 
 def test_plan_present_exclusive_keeps_disconnected():
-    targets = resolve_targets(['c0ffee-S0'], [], AGENTS, [])
-    plan = compute_plan('present', True, targets, [flt(1), flt(3), flt(0)], AGENTS)
+    targets = resolve_targets(["c0ffee-S0"], [], AGENTS, [])
+    plan = compute_plan("present", True, targets, [flt(1), flt(3), flt(0)], AGENTS)
     assert plan.add == []
-    assert plan.remove == ['c0ffee-S1']
-    assert plan.keep_disconnected == ['c0ffee-S3']
+    assert plan.remove == ["c0ffee-S1"]
+    assert plan.keep_disconnected == ["c0ffee-S3"]
 
 
 def test_plan_exclusive_without_agents_clears():
     targets = resolve_targets([], [], AGENTS, [])
-    plan = compute_plan('present', True, targets, [flt(1), flt(2)], AGENTS)
-    assert plan.remove == ['c0ffee-S1', 'c0ffee-S2']
+    plan = compute_plan("present", True, targets, [flt(1), flt(2)], AGENTS)
+    assert plan.remove == ["c0ffee-S1", "c0ffee-S2"]
 
 
 def test_plan_absent():
-    targets = resolve_targets(['c0ffee-S1', 'c0ffee-S2', 'c0ffee-S3'], [], AGENTS, [])
-    plan = compute_plan('absent', False, targets, [flt(1), flt(3)], AGENTS)
-    assert plan.add == [] and plan.remove == ['c0ffee-S1'] and plan.keep_disconnected == ['c0ffee-S3']
+    targets = resolve_targets(["c0ffee-S1", "c0ffee-S2", "c0ffee-S3"], [], AGENTS, [])
+    plan = compute_plan("absent", False, targets, [flt(1), flt(3)], AGENTS)
+    assert plan.add == [] and plan.remove == ["c0ffee-S1"] and plan.keep_disconnected == ["c0ffee-S3"]
 
 
 def test_plan_idempotent():
-    targets = resolve_targets(['c0ffee-S1'], [], AGENTS, [])
-    assert not compute_plan('present', False, targets, [flt(1)], AGENTS).changed
-    assert not compute_plan('absent', False, resolve_targets(['c0ffee-S2'], [], AGENTS, []), [flt(1)],
-                            AGENTS).changed
+    targets = resolve_targets(["c0ffee-S1"], [], AGENTS, [])
+    assert not compute_plan("present", False, targets, [flt(1)], AGENTS).changed
+    assert not compute_plan("absent", False, resolve_targets(["c0ffee-S2"], [], AGENTS, []), [flt(1)], AGENTS).changed
 
 
 def test_max_filtered_counts_filtered_and_disconnected():
-    targets = resolve_targets(['c0ffee-S0', 'c0ffee-S1'], [], AGENTS, [])
+    targets = resolve_targets(["c0ffee-S0", "c0ffee-S1"], [], AGENTS, [])
     filters = [flt(2), flt(3)]
-    plan = compute_plan('present', False, targets, filters, AGENTS)
+    plan = compute_plan("present", False, targets, filters, AGENTS)
     msg = check_max_filtered((3, False), 3, plan, filters, AGENTS)
-    assert 'refusing to filter c0ffee-S0, c0ffee-S1' in msg
-    assert '4 of 5 agents' in msg
-    assert 'agent-2.example (c0ffee-S2, filtered)' in msg
-    assert 'agent-3.example (c0ffee-S3, disconnected)' in msg
+    assert "refusing to filter c0ffee-S0, c0ffee-S1" in msg
+    assert "4 of 5 agents" in msg
+    assert "agent-2.example (c0ffee-S2, filtered)" in msg
+    assert "agent-3.example (c0ffee-S3, disconnected)" in msg
     assert check_max_filtered((4, False), 4, plan, filters, AGENTS) is None
-    assert check_max_filtered((80.0, True), '80%', plan, filters, AGENTS) is None
+    assert check_max_filtered((80.0, True), "80%", plan, filters, AGENTS) is None
     assert check_max_filtered(None, None, plan, filters, AGENTS) is None
 
 
 def test_max_filtered_allows_plans_without_additions():
     targets = resolve_targets([], [], AGENTS, [])
     filters = [flt(0), flt(1), flt(2)]
-    plan = compute_plan('present', True, targets, filters, AGENTS)
+    plan = compute_plan("present", True, targets, filters, AGENTS)
     assert check_max_filtered((0, False), 0, plan, filters, AGENTS) is None
 
 
 def test_max_filtered_credits_removals():
-    targets = resolve_targets(['c0ffee-S0'], [], AGENTS, [])
+    targets = resolve_targets(["c0ffee-S0"], [], AGENTS, [])
     filters = [flt(1)]
-    plan = compute_plan('present', True, targets, filters, AGENTS)
+    plan = compute_plan("present", True, targets, filters, AGENTS)
     # S3 is disconnected (1), S1 removed, S0 added: 2 unavailable after
     assert check_max_filtered((2, False), 2, plan, filters, AGENTS) is None
     assert check_max_filtered((1, False), 1, plan, filters, AGENTS) is not None
 
 
 def test_predict_and_lines():
-    targets = resolve_targets(['c0ffee-S0'], [], AGENTS, [])
-    plan = compute_plan('present', True, targets, [flt(1)], AGENTS)
+    targets = resolve_targets(["c0ffee-S0"], [], AGENTS, [])
+    plan = compute_plan("present", True, targets, [flt(1)], AGENTS)
     after = predict_filters([flt(1)], plan, targets, AGENTS)
     assert after == [flt(0)]
-    assert filter_lines([flt(2), flt(1)]) == 'c0ffee-S1 agent-1.example\nc0ffee-S2 agent-2.example\n'
-    assert filter_lines([]) == ''
+    assert filter_lines([flt(2), flt(1)]) == "c0ffee-S1 agent-1.example\nc0ffee-S2 agent-2.example\n"
+    assert filter_lines([]) == ""
 
 
 def test_agent_report():
-    filtered = {'c0ffee-S1', 'c0ffee-S3'}
-    assert agent_report(slave(1, running=2), filtered)['filtered'] is True
-    assert agent_report(slave(0), filtered)['filtered'] is False
+    filtered = {"c0ffee-S1", "c0ffee-S3"}
+    assert agent_report(slave(1, running=2), filtered)["filtered"] is True
+    assert agent_report(slave(0), filtered)["filtered"] is False
     report = agent_report(slave(3, active=False), filtered)
-    assert report['filtered'] is None and report['active'] is False
+    assert report["filtered"] is None and report["active"] is False
     report = agent_report(slave(2, running=3), filtered)
-    assert report['active_tasks'] == 3
-    assert report['tasks'] == {'TASK_RUNNING': 3, 'TASK_FINISHED': 7}
-    assert report['resources'] == {'cpus': 4.0}
+    assert report["active_tasks"] == 3
+    assert report["tasks"] == {"TASK_RUNNING": 3, "TASK_FINISHED": 7}
+    assert report["resources"] == {"cpus": 4.0}

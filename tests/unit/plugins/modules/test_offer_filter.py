@@ -9,8 +9,8 @@ import contextlib
 import json
 
 import pytest
-
 from ansible.module_utils import basic
+
 from ansible_collections.mesos.maintenance.plugins.modules import offer_filter, offer_filter_info
 
 
@@ -33,7 +33,7 @@ def module_args(args):
             yield
         return
     old = basic._ANSIBLE_ARGS
-    basic._ANSIBLE_ARGS = json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode()
+    basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
     try:
         yield
     finally:
@@ -48,8 +48,8 @@ def raising(monkeypatch):
     def fail_json(self, **kwargs):
         raise Fail(kwargs)
 
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
 
 
 def run(module, args):
@@ -60,32 +60,35 @@ def run(module, args):
 
 
 # master_url points at a port nothing listens on: these must fail before any request is sent
-MASTER = ['http://127.0.0.1:9']
+MASTER = ["http://127.0.0.1:9"]
 
 
-@pytest.mark.parametrize('args, fragment', [
-    (dict(), 'name the agents with agent_id or hostname'),
-    (dict(state='absent'), 'state=absent needs agent_id or hostname'),
-    (dict(agent_id=['a'], state='absent', exclusive=True), 'exclusive applies to state=present only'),
-    (dict(agent_id=['a'], max_filtered='lots'), 'max_filtered must be a number'),
-    (dict(agent_id=['']), 'agent_id contains an empty entry'),
-    (dict(agent_id=['a'], wait=True, wait_sleep=-1), 'must not be negative'),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (dict(), "name the agents with agent_id or hostname"),
+        (dict(state="absent"), "state=absent needs agent_id or hostname"),
+        (dict(agent_id=["a"], state="absent", exclusive=True), "exclusive applies to state=present only"),
+        (dict(agent_id=["a"], max_filtered="lots"), "max_filtered must be a number"),
+        (dict(agent_id=[""]), "agent_id contains an empty entry"),
+        (dict(agent_id=["a"], wait=True, wait_sleep=-1), "must not be negative"),
+    ],
+)
 def test_input_errors_fail_before_any_request(args, fragment):
     args = dict(args, master_url=MASTER)
     kind, result = run(offer_filter, args)
     assert kind is Fail
-    assert fragment in result['msg']
-    assert result['requests'] == 0
+    assert fragment in result["msg"]
+    assert result["requests"] == 0
 
 
 def test_master_url_validation():
-    kind, result = run(offer_filter, dict(master_url=['gopher://m1'], agent_id=['a']))
-    assert kind is Fail and 'only http and https' in result['msg']
+    kind, result = run(offer_filter, dict(master_url=["gopher://m1"], agent_id=["a"]))
+    assert kind is Fail and "only http and https" in result["msg"]
 
 
 def test_unreachable_master_is_a_clear_failure():
     kind, result = run(offer_filter_info, dict(master_url=MASTER, leader_timeout=0, timeout=1))
     assert kind is Fail
-    assert 'connection refused' in result['msg']
-    assert result['requests'] == 1
+    assert "connection refused" in result["msg"]
+    assert result["requests"] == 1
