@@ -51,6 +51,8 @@ fi
 # in extensions/molecule/ nor warns that the scenarios "should migrate" there.
 export MOLECULE_GLOB='molecule/*/molecule.yml'
 export ANSIBLE_COLLECTIONS_PATH="$root/collections"
+# profile_tasks: each task's time in the log, to keep the scenarios' duration in view.
+export ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks
 # Pipelining: one podman exec per task instead of five.
 export ANSIBLE_PIPELINING=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1
 export PATH="$root/$venv/bin:$PATH"

@@ -24,6 +24,9 @@ description:
     other way round. Every name is resolved against the master's agent list before anything changes.
   - An agent whose connection to the master dropped shows up in the filter list although nobody filtered it. The
     module never removes such an entry (the agent would get offers the moment it comes back) and warns about it.
+  - When a request fails in the middle of a bulk change, the module stops there and fails. It does not undo the
+    filters it already added (a filtered agent is the safe side); RV(added), RV(removed) and RV(pending) say which
+    agents were changed and which were not.
   - Filters live in the leader's memory on build C(0afdd8b) and are lost on a master failover or when the agent
     re-registers. With O(wait=true) the module puts such lost filters back while it waits and counts them in
     RV(reasserted).

@@ -220,6 +220,15 @@ class CapacityWatch:
                 self.worst = unavailable
 
 
+def wait_until(predicate, timeout=30.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
 def _natural(hostname):
     head, _, rest = hostname.partition("-")
     number = rest.split(".", 1)[0]
