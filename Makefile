@@ -98,9 +98,10 @@ test: ## venvs + every gate + the pytest suite (what CI runs)
 	@$(MAKE) gates
 	@$(MAKE) pytest
 
+# Only collections/ansible_collections/ is ours: collections/requirements.yml (AWX) is tracked.
 collection-link:
 	@if [ "$$(readlink $(COLLECTION_LINK) 2>/dev/null)" != "../../.." ]; then \
-		rm -rf collections; \
+		rm -rf $(COLLECTION_LINK); \
 		mkdir -p $(dir $(COLLECTION_LINK)); \
 		ln -s ../../.. $(COLLECTION_LINK); \
 	fi
@@ -123,8 +124,8 @@ demo: venv ## Run the simulator's demo (python -m mesos_sim demo)
 ##@ Housekeeping
 
 .PHONY: clean distclean
-clean: ## Remove build output, caches and the collections/ link
-	rm -rf collections tests/output build dist .ruff_cache .pytest_cache *.tar.gz
+clean: ## Remove build output, caches and the collections/ansible_collections link
+	rm -rf collections/ansible_collections tests/output build dist .ruff_cache .pytest_cache *.tar.gz
 	find . -path ./.git -prune -o -path './.venv*' -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
 
 distclean: clean ## clean + remove both virtual environments

@@ -76,6 +76,7 @@ tree="$work/ansible_collections/mesos/maintenance"
 delegation="$tree/tests/output/.tmp/delegation"
 kept="$work/delegation"
 mkdir -p "$work"
+printf '%s\n' "$repo" "$venv" "$command" "$test_python" >"$work/owner"
 exec 9>"$work/lock"
 flock 9 # one run at a time per tree
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import time
 import traceback
@@ -218,6 +219,50 @@ def parse_json(response, method, url):
         raise MesosError('expected a JSON answer from %s %s (HTTP %s), got: %r'
                          % (method, url, response.status_code, short_body(response.content, 120)),
                          method=method, url=url, status=response.status_code, body=response.content)
+
+
+class FilterAnswer(object):
+    """The answer of the filter endpoint to a POST or DELETE: the whole filter list, parsed only when needed.
+
+    Each POST and DELETE answers with the whole list, so a bulk change of N agents receives N lists of up to N
+    entries. Parsing them all costs as much as the requests themselves; ``has`` instead looks for the exact
+    ``"agentId":"<id>"`` text when the master writes compact JSON (stout does), and parses otherwise.
+    """
+
+    SAFE_ID = re.compile(r'^[A-Za-z0-9._:-]+$')
+    EMPTY = re.compile(br'^\s*\{\s*"filters"\s*:\s*\[\s*\]\s*\}\s*$')
+
+    def __init__(self, client, response, method, url):
+        self.client = client
+        self.content = response.content
+        self.response = response
+        self.method = method
+        self.url = url
+        self._raw = None
+
+    @property
+    def raw(self):
+        if self._raw is None:
+            body = parse_json(self.response, self.method, self.url)
+            self._raw = self.client._raw_filters(body, self.method, self.url)
+        return self._raw
+
+    def has(self, agent_id):
+        """Whether the list holds ``agent_id``."""
+        content = self.content
+        if self.SAFE_ID.match(agent_id) and content[:1] == b'{':
+            if b'"agentId":"' in content:
+                return ('"agentId":"%s"' % agent_id).encode() in content
+            if self.EMPTY.match(content):
+                return False
+        for entry in self.raw:
+            if isinstance(entry, dict) and entry.get('agentId') == agent_id:
+                return True
+        return False
+
+    def entries(self):
+        """The list as ``[{'agent_id', 'hostname'}]``."""
+        return self.client.filter_entries(self.raw, self.method, self.url)
 
 
 class MesosClientBase(object):
@@ -508,11 +553,7 @@ class MesosClientBase(object):
         return self.filter_entries(self._raw_filters(body, 'GET', url), 'GET', url)
 
     def add_filter(self, agent_id):
-        """POST a filter for one agent id; return the raw filter list the master answered with.
-
-        The raw list (``agentId`` keys) is returned unconverted: with N agents, N answers of up to N entries
-        each would otherwise cost N squared conversions. ``raw_has`` checks it, ``filter_entries`` converts it.
-        """
+        """POST a filter for one agent id; return the master's answer as a ``FilterAnswer``."""
         if not isinstance(agent_id, str) or not agent_id:
             # Never send anything but a non-empty string: a non-string value can crash a real master.
             raise MesosError('refusing to send agent id %r: it must be a non-empty string' % (agent_id,))
@@ -524,12 +565,12 @@ class MesosClientBase(object):
                 continue
             break
         self.check_status(response, 'POST', url)
-        return self._raw_filters(parse_json(response, 'POST', url), 'POST', url)
+        return FilterAnswer(self, response, 'POST', url)
 
     def remove_filter(self, agent_id):
         """DELETE the filter of one agent id.
 
-        Returns the raw filter list the master answered with, or ``None`` when the master says there was no
+        Returns the master's answer as a ``FilterAnswer``, or ``None`` when the master says there was no
         filter (404 ``No filter exists``), which happens when someone else removed it first.
         """
         if not isinstance(agent_id, str) or not agent_id:
@@ -545,7 +586,7 @@ class MesosClientBase(object):
         if no_filter:
             return None
         self.check_status(response, 'DELETE', url)
-        return self._raw_filters(parse_json(response, 'DELETE', url), 'DELETE', url)
+        return FilterAnswer(self, response, 'DELETE', url)
 
     def leader_moved(self):
         """Ask the configured masters for the leader again; True when it is no longer the one we talk to.
@@ -593,14 +634,6 @@ class MesosClientBase(object):
         if self._session is not None:
             self._session.close()
             self._session = None
-
-
-def raw_has(raw, agent_id):
-    """Whether a raw filter list (as the endpoint answers) holds an agent id."""
-    for entry in raw:
-        if isinstance(entry, dict) and entry.get('agentId') == agent_id:
-            return True
-    return False
 
 
 def _num(value):

@@ -261,7 +261,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import 
     WAIT_ARGSPEC,
     agent_selection_argspec,
 )
-from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient, raw_has
+from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
     AgentIndex,
@@ -391,11 +391,11 @@ class OfferFilterManager(object):
     def apply(self, plan, targets, agents, current):
         """Send the POSTs and DELETEs, checking each in the list the master answers with."""
         client = self.client
-        raw = None
+        last = None
         for aid in plan.add:
             host = targets.hostnames.get(aid)
-            raw = client.add_filter(aid)
-            if not raw_has(raw, aid):
+            last = client.add_filter(aid)
+            if not last.has(aid):
                 self.fail('POST /allocator/filters for %s answered 200 but the agent is not in the filter list the '
                           'master returned; the filter was not applied' % describe_agent(aid, host))
             self.added.append(aid)
@@ -411,14 +411,14 @@ class OfferFilterManager(object):
                 self.actions.append('filter for %s was already gone' % describe_agent(aid, host))
                 gone.add(aid)
                 continue
-            raw = answer
-            if raw_has(raw, aid):
+            last = answer
+            if last.has(aid):
                 self.fail('DELETE /allocator/filters for %s answered 200 but the agent is still in the filter list'
                           % describe_agent(aid, host))
             self.removed.append(aid)
             self.actions.append('removed filter for %s' % describe_agent(aid, host))
-        if raw is not None:
-            current = client.filter_entries(raw)
+        if last is not None:
+            current = last.entries()
         return [f for f in current if f['agent_id'] not in gone]
 
     def wait(self, targets, agents):
@@ -439,7 +439,7 @@ class OfferFilterManager(object):
             filtered = set(f['agent_id'] for f in filters)
             for aid in list(tracked):
                 if aid in agents.by_id and aid not in filtered:
-                    filters = client.filter_entries(client.add_filter(aid))
+                    filters = client.add_filter(aid).entries()
                     filtered = set(f['agent_id'] for f in filters)
                     self.reasserted += 1
                     self.actions.append('filter for %s had disappeared and was added again'

@@ -207,7 +207,7 @@ def test_only_strings_and_exact_content_type_are_sent(masters):
     fake.routes[("GET", "/master/redirect")] = (307, {"Location": "//SELF"}, "")
     fake.routes[("POST", "/allocator/filters")] = (200, {}, {"filters": [{"agentId": "a-S1", "hostname": "h"}]})
     client = Client(dict(master_url=[fake.url]))
-    assert client.add_filter("a-S1") == [{"agentId": "a-S1", "hostname": "h"}]
+    assert client.add_filter("a-S1").entries() == [{"agent_id": "a-S1", "hostname": "h"}]
     method, path, auth, content_type, body = fake.seen[-1]
     assert (method, content_type, json.loads(body)) == ("POST", "application/json", {"agentId": "a-S1"})
     assert auth is None
@@ -283,9 +283,40 @@ def test_no_such_agent_from_a_demoted_leader_is_retried_on_the_new_one(masters):
     client = Client(dict(master_url=[configured.url]))
     client.get_leader()
     configured.routes[("GET", "/master/redirect")] = (307, {"Location": "//127.0.0.1:%d" % new.port}, "")
-    assert client.add_filter("a-S1") == [{"agentId": "a-S1", "hostname": "h"}]
+    assert client.add_filter("a-S1").entries() == [{"agent_id": "a-S1", "hostname": "h"}]
     assert client.leader == new.url
     # the same answer from the leader itself is believed
     new.routes[("POST", "/allocator/filters")] = (400, {}, "No such agent matching agentId==a-S2")
     with pytest.raises(MesosError, match="400 Bad Request: No such agent"):
         client.add_filter("a-S2")
+
+
+@pytest.mark.parametrize(
+    "body, present, absent",
+    [
+        (b'{"filters":[{"agentId":"a-S1","hostname":"h1"},{"agentId":"a-S10","hostname":"h"}]}', "a-S1", "a-S2"),
+        (b'{"filters": [{"agentId": "a-S1", "hostname": "h1"}]}', "a-S1", "a-S11"),  # not compact: parsed
+        (b'{"filters":[]}', None, "a-S1"),
+        (b'{ "filters" : [ ] }', None, "a-S1"),
+        (b'{"filters":[{"hostname":"a-S1","agentId":"x\\"y"}]}', 'x"y', "a-S1"),  # an id that needs escaping
+    ],
+)
+def test_filter_answer_has(masters, body, present, absent):
+    fake = masters()
+    fake.routes[("GET", "/master/redirect")] = (307, {"Location": "//SELF"}, "")
+    fake.routes[("POST", "/allocator/filters")] = (200, {}, body)
+    client = Client(dict(master_url=[fake.url]))
+    answer = client.add_filter("a-S1")
+    if present:
+        assert answer.has(present)
+    assert not answer.has(absent)
+    assert len(answer.entries()) == body.count(b"agentId")
+
+
+def test_filter_answer_not_json(masters):
+    fake = masters()
+    fake.routes[("GET", "/master/redirect")] = (307, {"Location": "//SELF"}, "")
+    fake.routes[("POST", "/allocator/filters")] = (200, {}, b"<html>proxy</html>")
+    client = Client(dict(master_url=[fake.url]))
+    with pytest.raises(MesosError, match="expected a JSON answer"):
+        client.add_filter("a-S1").has("a-S1")
