@@ -69,7 +69,10 @@ def main() -> int:
             ANSIBLE_FORKS=str(args.forks),
             ANSIBLE_LOCALHOST_WARNING="false",
             ANSIBLE_DEPRECATION_WARNINGS="false",
-            ANSIBLE_STDOUT_CALLBACK="json",
+            # the test suite's callback writes every task result to a JSON file
+            ANSIBLE_STDOUT_CALLBACK="collect_results",
+            ANSIBLE_CALLBACK_PLUGINS=str(REPO / "tests" / "functional" / "callback_plugins"),
+            COLLECT_RESULTS_FILE=str(work / "results.json"),
             ANSIBLE_HOME=str(work / "home"),
             PATH=f"{BIN}:{env.get('PATH', '')}",
         )
@@ -92,12 +95,8 @@ def main() -> int:
         if done.returncode != 0:
             print(done.stdout[-5000:], done.stderr[-3000:])
             return 1
-        output = json.loads(done.stdout)
-        summary = None
-        for play in output["plays"]:
-            for task in play["tasks"]:
-                if task["task"]["name"] == "Summary of the rolling maintenance":
-                    summary = next(iter(task["hosts"].values()))["msg"]
+        results = json.loads((work / "results.json").read_text())
+        summary = next(r["msg"] for r in results if r["_task"] == "Summary of the rolling maintenance")
         batches = [line for line in summary if line.startswith("batch ")]
         print(
             f"rolling maintenance of {args.agents} agents in batches of {args.serial} ({args.build}): "

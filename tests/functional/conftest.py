@@ -141,23 +141,22 @@ def make_runner(tmp_path, collections_path):
     return run
 
 
-def offer_filter(cluster, name="offer_filter", ignore_errors=True, **args):
-    """A task dict for mesos.maintenance.offer_filter against `cluster` (master_url may be overridden)."""
+def module_task(module, cluster, name, ignore_errors=True, **args):
+    """A task dict for `module` against `cluster` (master_url may be overridden)."""
     args.setdefault("master_url", list(cluster.urls))
     args.setdefault("timeout", 5)
-    task = {"name": name, OFFER_FILTER: args}
+    task = {"name": name, module: args}
     if ignore_errors:
         task["ignore_errors"] = True
     return task
 
 
-def offer_filter_info(cluster, name="offer_filter_info", ignore_errors=True, **args):
-    args.setdefault("master_url", list(cluster.urls))
-    args.setdefault("timeout", 5)
-    task = {"name": name, OFFER_FILTER_INFO: args}
-    if ignore_errors:
-        task["ignore_errors"] = True
-    return task
+def offer_filter(cluster, name="offer_filter", **args):
+    return module_task(OFFER_FILTER, cluster, name, **args)
+
+
+def offer_filter_info(cluster, name="offer_filter_info", **args):
+    return module_task(OFFER_FILTER_INFO, cluster, name, **args)
 
 
 def assert_ok(result, changed=None):
