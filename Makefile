@@ -93,7 +93,8 @@ fmt: venv ## Fix what ruff can: ruff format + ruff check --fix on the lint-ruff 
 ##@ Tests
 
 .PHONY: test pytest collection-link demo
-test: ## venvs + every gate + the pytest suite (what CI runs)
+test: ## system packages + venvs + every gate + the pytest suite (what CI runs)
+	@scripts/system-deps.sh
 	@$(MAKE) venvs
 	@$(MAKE) gates
 	@$(MAKE) pytest
@@ -118,8 +119,13 @@ pytest: venv collection-link ## pytest suite: .venv/bin/pytest -n auto tests (PY
 	fi; \
 	exit "$$rc"
 
-demo: venv ## Run the simulator's demo (python -m mesos_sim demo)
-	PATH="$(VENV_PATH)" $(VENV)/bin/python -m mesos_sim demo
+demo: venv ## Start a simulated cluster and run a drain against it (ARGS=--serve keeps it running)
+	@$(MAKE) collection-link
+	PATH="$(VENV_PATH)" ANSIBLE_COLLECTIONS_PATH="$(CURDIR)/collections" $(VENV)/bin/python -m mesos_sim demo $(ARGS)
+
+.PHONY: real-mesos
+real-mesos: venv ## Start a real Mesos 1.11 master with agents (local mode) for a person (ARGS=--agents 3 ...)
+	$(VENV)/bin/python tests/real_mesos/run.py $(ARGS)
 
 ##@ Housekeeping
 

@@ -4,6 +4,9 @@ over HTTP, and say how to point a playbook at it."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -56,6 +59,11 @@ def run_demo(args) -> int:
     try:
         time.sleep(0.5)  # let the simulated framework place its tasks
         show(cluster)
+        agent = cluster.agents[0]["hostname"]
+        print(f"\n$ ansible-playbook demo_playbook.yml   # drain {agent}, then restore it\n", flush=True)
+        rc = run_playbook(cluster, agent)
+        print()
+        show(cluster)
         print()
         print("Point a playbook at it:")
         print(f"  export MESOS_MASTER_URL={','.join(cluster.urls)}")
@@ -66,4 +74,14 @@ def run_demo(args) -> int:
         pass
     finally:
         cluster.stop()
-    return 0
+    return rc
+
+
+def run_playbook(cluster, agent: str) -> int:
+    """The collection must be on ANSIBLE_COLLECTIONS_PATH (`make demo` links it)."""
+    playbook = os.path.join(os.path.dirname(__file__), "demo_playbook.yml")
+    extra = json.dumps({"demo_masters": cluster.urls, "demo_agent": agent})
+    env = dict(os.environ, ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING="false")
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", playbook]
+    command += ["-e", extra]
+    return subprocess.run(command, env=env, check=False).returncode

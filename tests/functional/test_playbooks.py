@@ -218,3 +218,27 @@ def test_rolling_maintenance_of_100_agents_with_failover_and_reregistration(make
     )
     for line in summary:
         print(line)
+
+
+def test_maintenance_given_as_a_role(make_site, tmp_path):
+    site = make_site(agents=4, build="later", tasks=4, task_duration=0.3)
+    role = tmp_path / "roles" / "patch_agent" / "tasks"
+    role.mkdir(parents=True)
+    (role / "main.yml").write_text(
+        "- name: Patch (drive the simulator)\n"
+        f"  ansible.builtin.include_tasks: {SIM_MAINTENANCE}\n"
+        "- name: Note the patch\n"
+        "  ansible.builtin.debug:\n"
+        "    msg: patched {{ inventory_hostname }}\n"
+    )
+    variables = rolling_vars(
+        mesos_maintenance_agents="mesos_agents",
+        mesos_maintenance_serial="50%",
+        mesos_maintenance_role="patch_agent",
+        sim_replace=["agent-3.example.com"],
+    )
+    run = site.run("rolling_maintenance", variables, env={"ANSIBLE_ROLES_PATH": str(tmp_path / "roles")})
+    assert run.rc == 0, run.output
+    assert len(run.messages("Note the patch")) == 4
+    assert site.filtered_hostnames() == [] and site.held() == []
+    assert run.summary[0] == "done: 2 batch(es), 4 agent(s) restored, 0 failed, 0 not started", run.summary
