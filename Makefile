@@ -123,6 +123,13 @@ demo: venv ## Start a simulated cluster and run a drain against it (ARGS=--serve
 	@$(MAKE) collection-link
 	PATH="$(VENV_PATH)" ANSIBLE_COLLECTIONS_PATH="$(CURDIR)/collections" $(VENV)/bin/python -m mesos_sim demo $(ARGS)
 
+.PHONY: demo-rolling bench-rolling
+demo-rolling: venv ## A rolling maintenance of a simulated 20-agent cluster with playbooks/rolling_maintenance.yml
+	PATH="$(VENV_PATH)" scripts/demo-rolling-maintenance.sh
+
+bench-rolling: venv ## Benchmark the rolling maintenance playbook on a simulated cluster
+	PATH="$(VENV_PATH)" $(VENV)/bin/python benchmarks/bench_rolling_maintenance.py
+
 .PHONY: real-mesos
 real-mesos: venv ## Start a real Mesos 1.11 master with agents (local mode) for a person (ARGS=--agents 3 ...)
 	$(VENV)/bin/python tests/real_mesos/run.py $(ARGS)
