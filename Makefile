@@ -130,6 +130,10 @@ demo-rolling: venv ## A rolling maintenance of a simulated 20-agent cluster with
 bench-rolling: venv ## Benchmark the rolling maintenance playbook on a simulated cluster
 	PATH="$(VENV_PATH)" $(VENV)/bin/python benchmarks/bench_rolling_maintenance.py
 
+.PHONY: test-molecule
+test-molecule: ## Molecule scenarios of the allocator role on podman (SCENARIO=default|uninstall|bad_module)
+	scripts/molecule.sh $(SCENARIO)
+
 .PHONY: real-mesos
 real-mesos: venv ## Start a real Mesos 1.11 master with agents (local mode) for a person (ARGS=--agents 3 ...)
 	$(VENV)/bin/python tests/real_mesos/run.py $(ARGS)
