@@ -12,7 +12,6 @@ The collection is found through a session-wide ANSIBLE_COLLECTIONS_PATH whose
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from maintenance_helpers import ansible_env
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -108,24 +108,7 @@ def make_runner(tmp_path, collections_path):
         results_file = tmp_path / f"results-{n}.json"
         play = [{"name": "functional test", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]
         playbook.write_text(yaml.safe_dump(play, sort_keys=False))
-        environment = dict(os.environ)
-        environment.update(
-            ANSIBLE_COLLECTIONS_PATH=str(collections_path),
-            ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
-            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-            ANSIBLE_STDOUT_CALLBACK="collect_results",
-            ANSIBLE_CALLBACK_PLUGINS=str(HERE / "callback_plugins"),
-            ANSIBLE_LOCALHOST_WARNING="false",
-            ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
-            ANSIBLE_DEPRECATION_WARNINGS="false",
-            ANSIBLE_RETRY_FILES_ENABLED="false",
-            ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
-            ANSIBLE_HOME=str(tmp_path / "ansible-home"),
-            ANSIBLE_NOCOLOR="1",
-            COLLECT_RESULTS_FILE=str(results_file),
-        )
-        environment.pop("MESOS_MASTER_URL", None)
-        environment.update(env or {})
+        environment = ansible_env(tmp_path, collections_path, results_file, env)
         command = [ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", str(playbook)]
         if check:
             command.append("--check")
