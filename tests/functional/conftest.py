@@ -22,7 +22,6 @@ import yaml
 from maintenance_helpers import ansible_env
 
 REPO = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 OFFER_FILTER = "mesos.maintenance.offer_filter"
 OFFER_FILTER_INFO = "mesos.maintenance.offer_filter_info"
