@@ -93,11 +93,21 @@ fmt: venv ## Fix what ruff can: ruff format + ruff check --fix on the lint-ruff 
 ##@ Tests
 
 .PHONY: test pytest collection-link demo
-test: ## system packages + venvs + every gate + the pytest suite (what CI runs)
+# The molecule scenarios' preparation (mostly debootstrap of their image, minutes when cold) runs
+# in the background while the gates and pytest keep the CPUs busy; its log is shown once it ends.
+MOLECULE_PREPARE_LOG := .molecule-prepare.log
+
+test: ## system packages + venvs + every gate + pytest + the molecule scenarios (what CI runs)
 	@scripts/system-deps.sh
 	@$(MAKE) venvs
-	@$(MAKE) gates
-	@$(MAKE) pytest
+	@scripts/molecule.sh --prepare >$(MOLECULE_PREPARE_LOG) 2>&1 & prepare=$$!; \
+	rc=0; { $(MAKE) gates && $(MAKE) pytest; } || rc=$$?; \
+	if [ "$$rc" -ne 0 ]; then kill "$$prepare" 2>/dev/null || true; fi; \
+	prepare_rc=0; wait "$$prepare" || prepare_rc=$$?; \
+	echo "--- molecule preparation (scripts/molecule.sh --prepare):"; cat $(MOLECULE_PREPARE_LOG); \
+	[ "$$rc" -eq 0 ] || exit "$$rc"; \
+	[ "$$prepare_rc" -eq 0 ] || { echo "molecule preparation failed ($$prepare_rc)" >&2; exit "$$prepare_rc"; }; \
+	$(MAKE) test-molecule
 
 # Only collections/ansible_collections/ is ours: collections/requirements.yml (AWX) is tracked.
 collection-link:
@@ -131,7 +141,7 @@ bench-rolling: venv ## Benchmark the rolling maintenance playbook on a simulated
 	PATH="$(VENV_PATH)" $(VENV)/bin/python benchmarks/bench_rolling_maintenance.py
 
 .PHONY: test-molecule
-test-molecule: ## Molecule scenarios of the allocator role on podman (SCENARIO=default|uninstall|bad_module)
+test-molecule: ## Molecule scenarios of the allocator role on podman, part of `make test` (SCENARIO=default|uninstall|bad_module)
 	scripts/molecule.sh $(SCENARIO)
 
 .PHONY: real-mesos
@@ -142,8 +152,8 @@ real-mesos: venv ## Start a real Mesos 1.11 master with agents (local mode) for 
 
 .PHONY: clean distclean
 clean: ## Remove build output, caches and the collections/ansible_collections link
-	rm -rf collections/ansible_collections tests/output build dist .ruff_cache .pytest_cache *.tar.gz
+	rm -rf collections/ansible_collections tests/output build dist .ruff_cache .pytest_cache *.tar.gz $(MOLECULE_PREPARE_LOG)
 	find . -path ./.git -prune -o -path './.venv*' -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
 
 distclean: clean ## clean + remove both virtual environments
-	rm -rf $(VENV) $(VENV_OLDEST)
+	rm -rf $(VENV) $(VENV_OLDEST) .venv-molecule

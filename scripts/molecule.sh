@@ -3,54 +3,67 @@
 #
 #   scripts/molecule.sh                 every scenario: default, uninstall, bad_module
 #   scripts/molecule.sh default         one scenario (molecule test -s NAME)
+#   scripts/molecule.sh --prepare       only get ready (what `make test` starts in the background)
 #   MOLECULE_ACTION=converge scripts/molecule.sh default   another molecule action
 #
-# Installs what it needs when it is missing: Debian's podman, runc, debootstrap, zookeeper
-# and gcc (apt-get, as root), a venv .venv-molecule (Python 3.13/3.12 from pyenv) with
-# molecule/requirements.txt, the local systemd image (molecule/_shared/build-image.sh, kept
-# until its recipe changes) and the collections/ link through which Ansible finds this
-# collection.
+# Gets ready first, each step skipped when nothing changed: Debian's podman, runc, debootstrap
+# (scripts/system-deps.sh), the venv .venv-molecule (molecule/requirements.txt), the collections
+# the podman driver needs, the local systemd image (molecule/_shared/build-image.sh) and the
+# collections/ link through which Ansible finds this collection.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 venv=.venv-molecule
-requirements=molecule/requirements.txt
+# containers.podman (the driver's modules) and ansible.posix (profile_tasks) come from this wheel.
+ansible_package=ansible==14.5.0
+extra_collections=(containers/podman ansible/posix)
+extra_path=$venv/collections
 
-missing=()
-for tool in podman runc debootstrap gcc; do
-    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
-done
-[ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
-if [ "${#missing[@]}" -gt 0 ]; then
-    echo "molecule.sh: installing ${missing[*]} (apt-get)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq podman runc debootstrap zookeeper gcc uidmap slirp4netns >/dev/null
+prepare_only=0
+if [ "${1:-}" = --prepare ]; then
+    prepare_only=1
+    shift
 fi
 
-stamp="$venv/.requirements.sha256"
-want=$(sha256sum "$requirements" | cut -c1-64)
-if [ ! -x "$venv/bin/molecule" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    python=$(scripts/find-python.sh 3.13 3.12)
-    rm -rf "$venv"
-    "$python" -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
-    echo "$want" >"$stamp"
+scripts/system-deps.sh
+scripts/ensure-venv.sh "$venv" "3.13 3.12" molecule/requirements.txt
+
+# Only the collections' directories are unpacked from the wheel; a stamp names the wheel they came from.
+stamp="$extra_path/.from"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$ansible_package ${extra_collections[*]}" ]; then
+    echo "$venv: unpacking ${extra_collections[*]} from $ansible_package"
+    download=$(mktemp -d)
+    "$venv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps \
+        --dest "$download" "$ansible_package" 2>&1 | grep -v 'is ignored: it is neither' || true
+    rm -rf "$extra_path"
+    mkdir -p "$extra_path"
+    "$venv/bin/python" - "$extra_path" "${extra_collections[@]}" "$download"/ansible-*.whl <<'PY'
+import sys
+import zipfile
+
+target, collections, wheel = sys.argv[1], sys.argv[2:-1], sys.argv[-1]
+prefixes = tuple("ansible_collections/%s/" % name for name in collections)
+with zipfile.ZipFile(wheel) as archive:
+    archive.extractall(target, [name for name in archive.namelist() if name.startswith(prefixes)])
+PY
+    rm -rf "$download"
+    echo "$ansible_package ${extra_collections[*]}" >"$stamp"
 fi
 
 molecule/_shared/build-image.sh
 
 link=collections/ansible_collections/mesos/maintenance
 if [ "$(readlink "$link" 2>/dev/null)" != "../../.." ]; then
-    rm -rf collections
+    rm -rf "$link"
     mkdir -p "$(dirname "$link")"
     ln -s ../../.. "$link"
 fi
+[ "$prepare_only" = 0 ] || exit 0
 
 # Scenarios stay in the top-level molecule/: with MOLECULE_GLOB set, molecule 26 neither looks
 # in extensions/molecule/ nor warns that the scenarios "should migrate" there.
 export MOLECULE_GLOB='molecule/*/molecule.yml'
-export ANSIBLE_COLLECTIONS_PATH="$root/collections"
+export ANSIBLE_COLLECTIONS_PATH="$root/collections:$root/$extra_path"
 # profile_tasks: each task's time in the log, to keep the scenarios' duration in view.
 export ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks
 # Pipelining: one podman exec per task instead of five.

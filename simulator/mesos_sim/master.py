@@ -16,31 +16,22 @@ from .state import SUMMARY_TASK_STATES, Agent, Allocator, ClusterState, Framewor
 
 NO_LEADER = "No leader elected"
 
-# Endpoints of the master process that a standby hands to the leader with a 307
+# The master's state endpoints: a standby hands them to the leader and --authenticate_http_readonly
+# covers them (both lists below are spelled out in src/master/http.cpp and src/master/master.cpp).
+_STATE_ENDPOINTS = {
+    "/master/state",
+    "/master/state.json",
+    "/master/state-summary",
+    "/master/slaves",
+    "/master/frameworks",
+    "/master/tasks",
+    "/master/roles",
+}
+# Endpoints a standby answers with a 307 to the leader
 # (src/master/http.cpp: each handler starts with `if (!master->elected()) return redirect(request);`).
-REDIRECTED = {
-    "/master/state",
-    "/master/state.json",
-    "/master/state-summary",
-    "/master/slaves",
-    "/master/frameworks",
-    "/master/tasks",
-    "/master/roles",
-    "/master/maintenance/schedule",
-    "/master/maintenance/status",
-}
+REDIRECTED = _STATE_ENDPOINTS | {"/master/maintenance/schedule", "/master/maintenance/status"}
 # --authenticate_http_readonly covers these (src/master/master.cpp, READONLY_HTTP_AUTHENTICATION_REALM).
-READONLY = {
-    "/master/state",
-    "/master/state.json",
-    "/master/state-summary",
-    "/master/slaves",
-    "/master/frameworks",
-    "/master/tasks",
-    "/master/roles",
-    "/master/flags",
-    "/master/maintenance/status",
-}
+READONLY = _STATE_ENDPOINTS | {"/master/flags", "/master/maintenance/status"}
 # --authenticate_http_readwrite covers these (READWRITE_HTTP_AUTHENTICATION_REALM); every
 # /master/api/v1 call too, see route().
 READWRITE = {"/master/maintenance/schedule"}

@@ -3,6 +3,7 @@ the scheduler that really drains agents, injected faults, and a cluster in its o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -220,28 +221,25 @@ def test_request_log_counts_what_clients_sent(cluster):
 # --- a cluster in its own process, driven from the command line ----------------------------
 
 
-def test_cli_run_and_ctl(tmp_path):
-    state_file = tmp_path / "cluster.json"
+@contextlib.contextmanager
+def simulator_process(state_file, *args):
+    """`python -m mesos_sim run ... --state-file F` in its own process; yields the state it writes, and
+    checks that SIGTERM ends it cleanly."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mesos_sim",
-            "run",
-            "--masters",
-            "2",
-            "--agents",
-            "3",
-            "--build",
-            "0afdd8b",
-            "--state-file",
-            str(state_file),
-        ],
+        [sys.executable, "-m", "mesos_sim", "run", *args, "--state-file", str(state_file)],
         stdout=subprocess.DEVNULL,
     )
     try:
         assert wait_until(state_file.exists, timeout=20)
-        info = json.loads(state_file.read_text())
+        yield json.loads(state_file.read_text())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert proc.returncode == 0
+
+
+def test_cli_run_and_ctl(tmp_path):
+    with simulator_process(tmp_path / "cluster.json", "--masters", "2", "--agents", "3", "--build", "0afdd8b") as info:
         assert info["build"] == "0afdd8b" and len(info["masters"]) == 2
         assert requests.get(info["leader"] + "/health").status_code == 200
         out = subprocess.run(
@@ -259,10 +257,6 @@ def test_cli_run_and_ctl(tmp_path):
             text=True,
         )
         assert bad.returncode == 1 and "nope" in bad.stderr
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    assert proc.returncode == 0
 
 
 def test_a_master_on_a_fixed_port_in_its_own_process(tmp_path):
@@ -272,31 +266,7 @@ def test_a_master_on_a_fixed_port_in_its_own_process(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mesos_sim",
-            "run",
-            "--masters",
-            "1",
-            "--agents",
-            "1",
-            "--port",
-            str(port),
-            "--build",
-            "none",
-            "--version",
-            "1.11.0",
-            "--state-file",
-            str(tmp_path / "s.json"),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        assert wait_until((tmp_path / "s.json").exists, timeout=20)
+    args = ["--masters", "1", "--agents", "1", "--port", str(port), "--build", "none", "--version", "1.11.0"]
+    with simulator_process(tmp_path / "s.json", *args):
         assert requests.get(f"http://127.0.0.1:{port}/version").json()["version"] == "1.11.0"
         assert requests.get(f"http://127.0.0.1:{port}/allocator/filters").status_code == 404
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
