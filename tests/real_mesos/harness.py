@@ -10,14 +10,18 @@ names follow the simulator's `Cluster` where they mean the same (`urls`, `leader
 `agents`, `agent_ids`, `credentials`), so a test can take either.
 
 Local mode has limits a test must know: one master (no standbys, no failover), no allocator
-module (`/allocator/filters` is 404), every agent has the master's hostname and port, and no
-task can run (the egg has no executor).
+module (`/allocator/filters` is 404), every agent has the master's hostname and port. The egg
+has none of Mesos' helper programs; the agents' launcher directory (MESOS_LAUNCHER_DIR) holds
+our stand-ins for the two a command task needs, `mesos-containerizer` (containerizer.py) and
+`mesos-executor` (executor.py), so tasks run (framework.py launches them). A caller's
+MESOS_LAUNCHER_DIR in `env` takes its place.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import glob
 import http.client
 import json
 import os
@@ -31,12 +35,24 @@ import time
 from .install import Installation, ensure
 
 MESOS_VERSION = "1.11.0"
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The names the agent and the command executor look for in --launcher_dir, and our stand-ins.
+LAUNCHER_PROGRAMS = {"mesos-containerizer": "containerizer.py", "mesos-executor": "executor.py"}
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie nobody has reaped yet does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 class StartError(Exception):
@@ -129,6 +145,7 @@ class RealMesos:
             args.append("--readonly-auth")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MESOS_", "LIBPROCESS_", "GLOG_"))}
         env.update(self.extra_env)
+        env.setdefault("MESOS_LAUNCHER_DIR", self._launcher_dir())
         env.pop("LD_LIBRARY_PATH", None)
         self._log = open(os.path.join(self.tmp, "launcher.log"), "wb")  # closed in stop()
         self.process = subprocess.Popen(
@@ -139,6 +156,14 @@ class RealMesos:
             env=env,
             start_new_session=True,  # its own process group: stop() ends it and nothing else
         )
+
+    def _launcher_dir(self) -> str:
+        """A directory with the helper programs under the names Mesos gives them."""
+        path = os.path.join(self.tmp, "launcher")
+        os.mkdir(path)
+        for name, script in LAUNCHER_PROGRAMS.items():
+            os.symlink(os.path.join(HERE, script), os.path.join(path, name))
+        return path
 
     def _wait_ready(self):
         deadline = time.monotonic() + self.startup_timeout
@@ -164,12 +189,28 @@ class RealMesos:
                         os.killpg(self.process.pid, signal.SIGKILL)
                     self.process.wait(timeout=10)
             self.process = None
+            self._end_containers()
         if getattr(self, "_log", None) is not None:
             self._log.close()
             self._log = None
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
+
+    def _end_containers(self, timeout: float = 15.0):
+        """Containers run in sessions of their own, out of reach of the process group stopped
+        above. Their executors see the agent go and end their tasks (a few seconds for a task
+        that ignores SIGTERM); wait for that, then SIGKILL what is left."""
+        pids = []
+        for path in glob.glob(os.path.join(self.tmp or "", "work", "agents", "*", "run", "containers", "*", "pid")):
+            with contextlib.suppress(OSError, ValueError), open(path, encoding="utf-8") as handle:
+                pids.append(int(handle.read()))
+        deadline = time.monotonic() + timeout
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for pid in filter(_alive, pids):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
 
     def log(self) -> str:
         if not self.tmp:

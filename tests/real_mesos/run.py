@@ -3,12 +3,16 @@ running until Ctrl-C (or SIGTERM). The first run installs it into the cache (abo
 
     .venv/bin/python tests/real_mesos/run.py [--agents 3] [--port 5050]
         [--principal ops --secret s3cret [--readonly-auth]] [--state-file FILE]
+        [--tasks N [--task-seconds 3600]]
 
 It prints one JSON object (masters, leader, version, agents) and then keeps running; with
 --state-file it also writes that object there. Point a playbook at the printed URL, e.g.
 `master_url: http://127.0.0.1:<port>`. Local mode: one master, every agent has the master's
-hostname and port (address agents by id), no allocator module (`/allocator/filters` is 404),
-no task can run.
+hostname and port (address agents by id), no allocator module (`/allocator/filters` is 404).
+
+With --tasks N a framework (framework.py) starts N `sleep` tasks, round robin over the agents,
+and the JSON is printed once they run, with `framework_id` and `tasks` (id, agent_id, state):
+something to drain. Tasks that end (drained, killed, or after --task-seconds) are not replaced.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from real_mesos.framework import FrameworkError, SleepFramework
 from real_mesos.harness import RealMesos, StartError
 from real_mesos.install import SetupError, Unavailable, ensure
 
@@ -34,9 +39,13 @@ def main(argv=None) -> int:
     parser.add_argument("--secret")
     parser.add_argument("--readonly-auth", action="store_true", help="also authenticate read-only endpoints")
     parser.add_argument("--state-file", help="also write the printed JSON to this file")
+    parser.add_argument("--tasks", type=int, default=0, help="start this many sleep tasks (default: none)")
+    parser.add_argument("--task-seconds", type=float, default=3600, help="how long each task sleeps")
     args = parser.parse_args(argv)
     if (args.principal is None) != (args.secret is None):
         parser.error("--principal and --secret go together")
+    if args.tasks < 0 or args.task_seconds <= 0:
+        parser.error("--tasks must not be negative and --task-seconds must be positive")
     try:
         ensure(log=lambda message: print(message, file=sys.stderr, flush=True))
         mesos = RealMesos(
@@ -55,8 +64,24 @@ def main(argv=None) -> int:
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
+    framework = None
     try:
-        text = json.dumps(mesos.describe(), indent=2)
+        info = mesos.describe()
+        if args.tasks:
+            framework = SleepFramework(mesos.url, name="mesos-maintenance-demo").start()
+            # Round robin over the agents, so that each has tasks to drain.
+            agents = mesos.agent_ids
+            ids = [
+                task_id
+                for n in range(args.tasks)
+                for task_id in framework.launch(seconds=args.task_seconds, agent_id=agents[n % len(agents)])
+            ]
+            framework.wait_for_state(ids, "TASK_RUNNING")
+            info["framework_id"] = framework.framework_id
+            info["tasks"] = [
+                {"id": i, "agent_id": framework.tasks[i].agent_id, "state": framework.tasks[i].state} for i in ids
+            ]
+        text = json.dumps(info, indent=2)
         if args.state_file:
             with open(args.state_file + ".tmp", "w", encoding="utf-8") as handle:
                 handle.write(text + "\n")
@@ -67,7 +92,12 @@ def main(argv=None) -> int:
             if mesos.process is None or mesos.process.poll() is not None:
                 print("real-mesos: the cluster exited:\n" + mesos.log()[-4000:], file=sys.stderr)
                 return 1
+    except FrameworkError as exc:
+        print(f"real-mesos: the sleep tasks did not start: {exc}\n{mesos.log()[-4000:]}", file=sys.stderr)
+        return 1
     finally:
+        if framework is not None:
+            framework.stop()
         mesos.stop()
     return 0
 
