@@ -216,21 +216,26 @@ def load_flags(argv: list[str], environ: dict[str, str]) -> dict[str, str]:
         if name in seen:
             raise Exit(usage(f"Flag '{name}' is already loaded via '--{name}'"))
         seen.add(name)
-        if name in BOOLEANS:
-            if not eq:
-                value = "false" if negated else "true"
-            if value not in ("true", "false"):
-                raise Exit(usage(f"Failed to load flag '{name}': Expecting a boolean (e.g., true or false)"))
+        if name in BOOLEANS and not eq:
+            value = "false" if negated else "true"
         elif not eq:
             raise Exit(usage(f"Failed to load non-boolean flag '{name}' via '{name}'"))
         values[name] = value
+    for name in BOOLEANS:
+        if values[name] not in ("true", "false"):
+            raise bad_value(name, values[name], "Expecting a boolean (e.g., true or false)")
     for name in ("port", "quorum"):
         if name in values:
             try:
                 int(values[name])
             except ValueError:
-                raise Exit(usage(f"Failed to load flag '{name}': Failed to convert into required type")) from None
+                raise bad_value(name, values[name], "Failed to convert into required type") from None
     return values
+
+
+def bad_value(name: str, value: str, error: str) -> Exit:
+    """stout's FlagsBase::load when a flag's value does not parse as its type."""
+    return Exit(usage(f"Failed to load flag '{name}': Failed to load value '{value}': {error}"))
 
 
 def fetch(value: str) -> str:
@@ -573,6 +578,8 @@ class Standin:
     # --- start-up checks, in mesos-master's order (src/master/main.cpp) ------------------
     def check(self) -> tuple[str | None, LoadedModule | None]:
         flags = self.flags
+        # stout parses --modules as it loads the flags, before main.cpp looks at any of them.
+        manifest = self.modules_manifest() if flags.get("modules") is not None else None
         if flags.get("ip_discovery_command") and flags.get("ip"):
             raise Exit(usage("Only one of `--ip` or `--ip_discovery_command` should be specified"))
         if flags.get("zk") and (flags.get("master_contender") or flags.get("master_detector")):
@@ -582,8 +589,8 @@ class Standin:
             raise Exit(usage("Only one of --modules or --modules_dir should be specified"))
         if flags.get("modules_dir") is not None:
             manager.load_dir(flags["modules_dir"])
-        if flags.get("modules") is not None:
-            manager.load(self.modules_manifest())
+        if manifest is not None:
+            manager.load(manifest)
         name = flags.get("allocator", DEFAULT_ALLOCATOR)
         selected = None
         if name != DEFAULT_ALLOCATOR:
@@ -617,10 +624,11 @@ class Standin:
         return build, selected
 
     def modules_manifest(self) -> dict:
+        value = self.flags["modules"]
         try:
-            return parse_modules(fetch(self.flags["modules"]))
+            return parse_modules(fetch(value))
         except ValueError as exc:
-            raise Exit(usage(f"Failed to load flag 'modules': {exc}")) from None
+            raise bad_value("modules", value, str(exc)) from None
 
     @staticmethod
     def module_build(module: LoadedModule) -> str:

@@ -13,6 +13,9 @@
 #   wrong/libofferfilterallocator-1.0.1-v1-RC5.tar.gz  (mesos-master refuses it at start-up)
 #   libofferfilterallocator-1.0.3-v1-RC5.so            honestly named 1.0.3 (preflight refuses)
 #   nosymbol/libofferfilterallocator-1.0.1-v1-RC5.so   no module symbol at all
+#   atload/libofferfilterallocator-1.0.1-v1-RC5.so     record filled in at load time (none in the file)
+#   relr/libofferfilterallocator-1.0.1-v1-RC5.so       packed relative relocations (pointers stored in the file)
+#   absolute/libofferfilterallocator-1.0.1-v1-RC5.so   mesosVersion relocated through an exported symbol
 #   libexamplehook-1.0.1.so                            another module (org_example_TestHook, a Hook)
 #   SHA256SUMS
 # Builds are reproducible (no timestamps in the archives), so checksums stay stable.
@@ -20,7 +23,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$(mktemp -d)}
-mkdir -p "$out/wrong" "$out/nosymbol"
+mkdir -p "$out/wrong" "$out/nosymbol" "$out/atload" "$out/relr" "$out/absolute"
 CC=${CC:-gcc}
 
 lib() { # $1 output, $2 mesos version, $3 build id, extra cflags...
@@ -51,9 +54,12 @@ lib "$out/libofferfilterallocator-1.0.1-0afdd8b.so" 1.0.1 0afdd8b
 lib "$out/libofferfilterallocator-1.0.3-v1-RC5.so" 1.0.3 v1-RC5
 lib "$out/wrong/libofferfilterallocator-1.0.1-v1-RC5.so" 1.0.3 v1-RC5
 lib "$out/nosymbol/libofferfilterallocator-1.0.1-v1-RC5.so" 1.0.1 v1-RC5 -DNO_MODULE_SYMBOL
+lib "$out/atload/libofferfilterallocator-1.0.1-v1-RC5.so" 1.0.1 v1-RC5 -DRECORD_AT_LOAD_TIME
+lib "$out/relr/libofferfilterallocator-1.0.1-v1-RC5.so" 1.0.1 v1-RC5 -Wl,-z,pack-relative-relocs
+lib "$out/absolute/libofferfilterallocator-1.0.1-v1-RC5.so" 1.0.1 v1-RC5 -DVERSION_SYMBOL
 lib "$out/libexamplehook-1.0.1.so" 1.0.1 example -DMODULE_SYMBOL=org_example_TestHook -DMODULE_KIND='"Hook"'
 archive "$out" libofferfilterallocator-1.0.1-v1-RC5.so 1
 archive "$out" libofferfilterallocator-1.0.1-0afdd8b.so 0
 archive "$out/wrong" libofferfilterallocator-1.0.1-v1-RC5.so 1
-(cd "$out" && sha256sum -- *.so *.tar.gz wrong/* nosymbol/* >SHA256SUMS)
+(cd "$out" && sha256sum -- *.so *.tar.gz wrong/* nosymbol/* atload/* relr/* absolute/* >SHA256SUMS)
 echo "$out"

@@ -13,8 +13,15 @@
  * It allocates nothing: the mesos-master stand-in (simulator/mesos_sim/standin.py) checks the
  * record as Mesos does and then serves the simulated /allocator/filters itself.
  *
+ * -DRECORD_AT_LOAD_TIME leaves the record zeroed in the file (.bss) and fills it in from a
+ * constructor when the library is loaded, as a C++ module's record may be when the compiler
+ * initializes it dynamically: mesos-master accepts it, but no file reader can see its versions.
+ * -DVERSION_SYMBOL points mesosVersion at an exported string instead of a literal, which the
+ * linker relocates through that symbol (R_X86_64_64) rather than relative to the load address.
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <stdbool.h>
 #include <stddef.h>
 
 #ifndef MESOS_VERSION
@@ -41,7 +48,7 @@ struct ModuleBase {
     const char *authorName;
     const char *authorEmail;
     const char *description;
-    int (*compatible)(void);
+    bool (*compatible)(void);
 };
 
 struct AllocatorModule {
@@ -58,18 +65,38 @@ static void *create(const void *parameters)
     return &instance;
 }
 
-struct AllocatorModule MODULE_SYMBOL = {
-    {
-        MODULE_API_VERSION,
-        MESOS_VERSION,
-        MODULE_KIND,
-        "Getty Images",
-        "mesos@example.com",
-        "Offer Filtering Allocator (test build " BUILD_ID " for Mesos " MESOS_VERSION ")",
-        NULL,
-    },
-    create,
-};
+#ifdef VERSION_SYMBOL
+const char offerfilterallocator_mesos_version[] = MESOS_VERSION;
+#define RECORD_MESOS_VERSION offerfilterallocator_mesos_version
+#else
+#define RECORD_MESOS_VERSION MESOS_VERSION
+#endif
+
+#define RECORD                                                                              \
+    {                                                                                       \
+        {                                                                                   \
+            MODULE_API_VERSION,                                                             \
+            RECORD_MESOS_VERSION,                                                           \
+            MODULE_KIND,                                                                    \
+            "Getty Images",                                                                 \
+            "mesos@example.com",                                                            \
+            "Offer Filtering Allocator (test build " BUILD_ID " for Mesos " MESOS_VERSION ")", \
+            NULL,                                                                           \
+        },                                                                                  \
+        create,                                                                             \
+    }
+
+#ifdef RECORD_AT_LOAD_TIME
+struct AllocatorModule MODULE_SYMBOL;
+
+__attribute__((constructor)) static void fill_record(void)
+{
+    struct AllocatorModule record = RECORD;
+    MODULE_SYMBOL = record;
+}
+#else
+struct AllocatorModule MODULE_SYMBOL = RECORD;
+#endif
 #endif
 
 /* The version record a release also carries as a plain string, for tools that read it

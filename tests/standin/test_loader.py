@@ -82,14 +82,25 @@ def test_bad_modules_json(standin, tmp_path, text, error):
     path.write_text(text)
     done = standin(f"--modules=file://{path}", expect_exit=True)
     assert done.returncode == 1
-    assert done.stderr.splitlines()[0] == f"Failed to load flag 'modules': {error}"
+    assert (
+        done.stderr.splitlines()[0] == f"Failed to load flag 'modules': Failed to load value 'file://{path}': {error}"
+    )
     assert "Usage: mesos-master [options]" in done.stderr
 
 
 def test_modules_file_missing(standin):
     done = standin("--modules=file:///nonexistent/modules.json", expect_exit=True)
     assert done.stderr.splitlines()[0] == (
-        "Failed to load flag 'modules': Error reading file '/nonexistent/modules.json': No such file or directory"
+        "Failed to load flag 'modules': Failed to load value 'file:///nonexistent/modules.json': "
+        "Error reading file '/nonexistent/modules.json': No such file or directory"
+    )
+
+
+def test_bad_modules_value_before_the_other_checks(standin, tmp_path):
+    """stout parses --modules while loading the flags, so its error wins over main.cpp's checks."""
+    done = standin("--modules={not json", env={"MESOS_MODULES_DIR": str(tmp_path)}, expect_exit=True)
+    assert done.stderr.splitlines()[0] == (
+        "Failed to load flag 'modules': Failed to load value '{not json': syntax error at line 1 near: not json"
     )
 
 
@@ -140,14 +151,30 @@ def test_modules_dir_bad_manifest(standin, tmp_path):
     [
         (["--bogus=1"], "Failed to load unknown flag 'bogus'"),
         (["--quorum"], "Failed to load non-boolean flag 'quorum' via 'quorum'"),
-        (["--authenticate_http_readonly=yes"], "Failed to load flag 'authenticate_http_readonly': "),
-        (["--quorum=two"], "Failed to load flag 'quorum': Failed to convert into required type"),
+        (
+            ["--authenticate_http_readonly=yes"],
+            "Failed to load flag 'authenticate_http_readonly': Failed to load value 'yes': "
+            "Expecting a boolean (e.g., true or false)",
+        ),
+        (
+            ["--quorum=two"],
+            "Failed to load flag 'quorum': Failed to load value 'two': Failed to convert into required type",
+        ),
     ],
 )
 def test_flag_syntax_errors(standin, flags, first_line):
     done = standin(*flags, expect_exit=True)
     assert done.returncode == 1
-    assert done.stderr.splitlines()[0].startswith(first_line)
+    assert done.stderr.splitlines()[0] == first_line
+
+
+def test_bad_boolean_from_the_environment(standin):
+    """MESOS_* values go through the same parsing as the command line (measured on 1.11.0)."""
+    done = standin(env={"MESOS_AUTHENTICATE_HTTP_READONLY": "yes"}, expect_exit=True)
+    assert done.stderr.splitlines()[0] == (
+        "Failed to load flag 'authenticate_http_readonly': Failed to load value 'yes': "
+        "Expecting a boolean (e.g., true or false)"
+    )
 
 
 def test_work_dir_required():
