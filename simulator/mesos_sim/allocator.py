@@ -95,18 +95,25 @@ def parse_body(request: Request):
     content_type = request.header("content-type")
     if content_type is not None and content_type != "application/json":
         return text_response(415, "expected: application/json")
-    text = request.body.decode("utf-8", errors="replace")
     try:
-        body = json.loads(text)
+        return parse_json_object(request.body.decode("utf-8", errors="replace"))
+    except ValueError as exc:
+        return text_response(400, str(exc))
+
+
+def parse_json_object(text: str) -> dict:
+    """stout's JSON::parse<JSON::Object> (picojson): its error texts, raised as ValueError."""
+    try:
+        value = json.loads(text)
     except ValueError as exc:
         # picojson's message: the line of the failure and the rest of that line.
         pos = getattr(exc, "pos", 0)
         line = text.count("\n", 0, pos) + 1
         rest = text[pos:].split("\n", 1)[0]
-        return text_response(400, f"syntax error at line {line} near: {rest}")
-    if not isinstance(body, dict):
-        return text_response(400, "Unexpected JSON type parsed")
-    return body
+        raise ValueError(f"syntax error at line {line} near: {rest}") from None
+    if not isinstance(value, dict):
+        raise ValueError("Unexpected JSON type parsed")
+    return value
 
 
 def add(master, request: Request) -> Response:

@@ -57,6 +57,13 @@ def build_cluster(args) -> Cluster:
     )
 
 
+def write_state_file(path: str, text: str) -> None:
+    """Write whole, then rename, so that a reader polling for the file never sees half of it."""
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+    os.replace(path + ".tmp", path)
+
+
 def cmd_run(args) -> int:
     cluster = build_cluster(args).start()
     ctl = control.serve(cluster, args.control_port)
@@ -64,10 +71,7 @@ def cmd_run(args) -> int:
     info.pop("agents")
     text = json.dumps(info, indent=2)
     if args.state_file:
-        # Written whole, then renamed, so that a reader never sees half of it.
-        with open(args.state_file + ".tmp", "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-        os.replace(args.state_file + ".tmp", args.state_file)
+        write_state_file(args.state_file, text)
     print(text, flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

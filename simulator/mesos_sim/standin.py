@@ -250,20 +250,6 @@ def fetch(value: str) -> str:
     return value
 
 
-def parse_json_object(text: str) -> dict:
-    """stout JSON::parse<JSON::Object> (picojson) error texts."""
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        pos = getattr(exc, "pos", 0)
-        line = text.count("\n", 0, pos) + 1
-        rest = text[pos:].split("\n", 1)[0]
-        raise ValueError(f"syntax error at line {line} near: {rest}") from None
-    if not isinstance(value, dict):
-        raise ValueError("Unexpected JSON type parsed")
-    return value
-
-
 def parse_modules(text: str) -> dict:
     """flags::parse<Modules>: JSON (or, deprecated, a bare absolute path), then the Modules
     protobuf's shape (libraries[].file|name, modules[].name, parameters[].key/value)."""
@@ -273,7 +259,7 @@ def parse_modules(text: str) -> dict:
                 text = handle.read()
         except OSError as exc:
             raise ValueError(f"Error reading file '{text}': {exc.strerror}") from None
-    doc = parse_json_object(text)
+    doc = allocator.parse_json_object(text)
     _check_message(doc, {"libraries": "list"}, "Modules")
     for library in doc.get("libraries", []):
         _check_message(library, {"file": "str", "name": "str", "modules": "list"}, "Library")

@@ -26,6 +26,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from mesos_sim.cli import write_state_file
 from real_mesos.framework import FrameworkError, SleepFramework
 from real_mesos.harness import RealMesos, StartError
 from real_mesos.install import SetupError, Unavailable, ensure
@@ -83,9 +84,7 @@ def main(argv=None) -> int:
             ]
         text = json.dumps(info, indent=2)
         if args.state_file:
-            with open(args.state_file + ".tmp", "w", encoding="utf-8") as handle:
-                handle.write(text + "\n")
-            os.replace(args.state_file + ".tmp", args.state_file)
+            write_state_file(args.state_file, text)
         print(text, flush=True)
         print(f"real-mesos: Mesos {mesos.version} at {mesos.url}; Ctrl-C stops it", file=sys.stderr, flush=True)
         while not done.wait(0.5):
