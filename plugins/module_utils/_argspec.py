@@ -8,8 +8,8 @@
 """Composable argument specs.
 
 The connection options live in one place (``mesos_connection_argspec``) and are documented by the
-``mesos.maintenance._mesos`` doc fragment; the wait options (``WAIT_ARGSPEC``) by ``mesos.maintenance._wait``.
-Change a spec and its fragment together.
+``mesos.maintenance._mesos`` doc fragment; the wait options (``WAIT_ARGSPEC``) by ``mesos.maintenance._wait``;
+``backend`` (``BACKEND_ARGSPEC``) by ``mesos.maintenance._backend``. Change a spec and its fragment together.
 """
 
 from __future__ import annotations
@@ -83,6 +83,12 @@ WAIT_ARGSPEC = dict(
     wait=dict(type='bool', default=False),
     wait_timeout=dict(type='int', default=600),
     wait_sleep=dict(type='float', default=5.0),
+)
+
+
+# Documented by the ``mesos.maintenance._backend`` fragment.
+BACKEND_ARGSPEC = dict(
+    backend=dict(type='str', default='auto', choices=['auto', 'allocator', 'native']),
 )
 
 

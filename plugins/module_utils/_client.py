@@ -421,10 +421,11 @@ class MesosClientBase(object):
         return self.leader or self.discover_leader()
 
     # --- requests to the leader --------------------------------------------------------------------------
-    def leader_request(self, method, path, params=None, json_body=None):
+    def leader_request(self, method, path, params=None, json_body=None, wait_unavailable=True):
         """Send a request to the leader, following leader changes and retrying transient failures.
 
-        Returns the response for any status that retrying cannot change (2xx, 4xx, ...).
+        Returns the response for any status that retrying cannot change (2xx, 4xx, ...). With
+        ``wait_unavailable=False`` a 503 is returned at once instead of being retried until ``leader_timeout``.
         """
         attempts = 0
         leader_changes = 0
@@ -461,6 +462,8 @@ class MesosClientBase(object):
                 body = short_body(response.content, 200) or ''
                 if path == FILTERS_PATH and 'No leader elected' in body:
                     self.build = BUILD_LATER
+                if not wait_unavailable:
+                    return response
                 now = self._clock()
                 if unavailable_since is None:
                     unavailable_since = now
@@ -511,7 +514,8 @@ class MesosClientBase(object):
             msg = '%s: 403 Forbidden: principal %r is not authorized for this request' % (where, self.principal)
         elif status == 404 and FILTERS_PATH in url:
             msg = ('%s: 404 Not Found: the offer filtering allocator module is not loaded on this master (check '
-                   'the --modules and --allocator=im_getty_mesos_OfferFilteringAllocator flags)' % where)
+                   'the --modules and --allocator=im_getty_mesos_OfferFilteringAllocator flags; on Mesos 1.9 or later, '
+                   'backend=native needs no module)' % where)
         elif status == 415:
             msg = '%s: 415 Unsupported Media Type: %s' % (where, body)
         elif status == 400:
@@ -548,8 +552,13 @@ class MesosClientBase(object):
 
     def get_filters(self):
         """The filter list of the leader's allocator, as ``[{'agent_id', 'hostname'}]``."""
-        body = self.get_json(FILTERS_PATH)
+        return self.filters_from_response(self.leader_request('GET', FILTERS_PATH))
+
+    def filters_from_response(self, response):
+        """The filter list from the leader's answer to ``GET /allocator/filters`` (a ``MesosError`` unless 200)."""
         url = self.leader + FILTERS_PATH
+        self.check_status(response, 'GET', url)
+        body = parse_json(response, 'GET', url)
         return self.filter_entries(self._raw_filters(body, 'GET', url), 'GET', url)
 
     def add_filter(self, agent_id):

@@ -8,7 +8,8 @@
 """Pure logic of the offer filter modules: no HTTP, no AnsibleModule.
 
 Agents come from ``/master/state-summary`` (``slaves``), filters from ``/allocator/filters``; both are
-plain data here, so everything in this file can be tested with literals.
+plain data here, so everything in this file can be tested with literals. With the ``native`` backend a
+"filter" is Mesos' own agent deactivation (1.9+), read from the agents' ``deactivated`` and ``drain_info``.
 """
 
 from __future__ import annotations
@@ -223,8 +224,8 @@ def check_max_filtered(parsed, raw, plan, filters, agents):
 
 
 def filter_lines(filters):
-    """The filter list as sorted text lines, for diff mode."""
-    lines = sorted('%s %s' % (f['agent_id'], f.get('hostname') or '') for f in filters)
+    """The filter list as sorted text lines, for diff mode (with the drain state when the entry has one)."""
+    lines = sorted('%s %s %s' % (f['agent_id'], f.get('hostname') or '', f.get('drain_state') or '') for f in filters)
     return ''.join(line.rstrip() + '\n' for line in lines)
 
 
@@ -259,3 +260,84 @@ def agent_report(slave, filtered_ids):
         'tasks': task_counts(slave),
         'resources': slave.get('resources') or {},
     }
+
+
+# --- Mesos' own deactivation and draining (backend native) -----------------------------------------------
+NATIVE_MIN_VERSION = (1, 9)
+DRAINING = 'DRAINING'
+DRAINED = 'DRAINED'
+
+
+def parse_version(text):
+    """``'1.11.0'`` -> ``(1, 11, 0)``; ``None`` for anything else."""
+    if not isinstance(text, str):
+        return None
+    parts = []
+    for part in text.strip().split('-')[0].split('.'):
+        if not part.isdigit():
+            return None
+        parts.append(int(part))
+    return tuple(parts) if len(parts) >= 2 else None
+
+
+def drain_state(slave):
+    """``DRAINING``, ``DRAINED`` or ``None`` from an agent's ``drain_info``."""
+    info = slave.get('drain_info')
+    return info.get('state') if isinstance(info, dict) else None
+
+
+def native_slave(slave):
+    """An agent for planning with the native backend.
+
+    Mesos 1.9+ shows a deactivated agent ``active: false``, like a disconnected one. Here ``active`` means
+    "not disconnected as far as the master tells", so that a deactivated agent counts as filtered, not gone.
+    """
+    result = dict(slave)
+    result['deactivated'] = bool(slave.get('deactivated'))
+    result['active'] = bool(slave.get('active', True)) or result['deactivated']
+    return result
+
+
+def deactivated_entries(slaves):
+    """The deactivated agents as filter entries ``{'agent_id', 'hostname', 'drain_state'}``."""
+    return [{'agent_id': s['id'], 'hostname': s.get('hostname'), 'drain_state': drain_state(s)}
+            for s in slaves if s.get('deactivated')]
+
+
+def compute_native_plan(state, exclusive, targets, entries, agents, drain):
+    """``compute_plan`` for the native backend: with ``drain``, a listed agent that is deactivated but not
+    draining or drained still needs ``DRAIN_AGENT``."""
+    plan = compute_plan(state, exclusive, targets, entries, agents)
+    if state == 'present' and drain:
+        drained = set(e['agent_id'] for e in entries if e.get('drain_state'))
+        plan.add = [aid for aid in targets.ids if aid not in drained]
+    return plan
+
+
+def predict_native_filters(entries, plan, targets, agents, drain):
+    """The deactivated agents after the plan (a 200 to the call means the master's registry holds it)."""
+    removed = set(plan.remove)
+    added = set(plan.add)
+    result = []
+    for entry in entries:
+        if entry['agent_id'] in removed:
+            continue
+        entry = dict(entry)
+        if entry['agent_id'] in added and drain:
+            entry['drain_state'] = DRAINING
+        result.append(entry)
+    listed = set(e['agent_id'] for e in entries)
+    for aid in plan.add:
+        if aid not in listed:
+            result.append({'agent_id': aid, 'hostname': targets.hostnames.get(aid) or agents.hostname(aid),
+                           'drain_state': DRAINING if drain else None})
+    return result
+
+
+def native_agent_report(slave):
+    """One agent as offer_filter_info returns it with the native backend."""
+    report = agent_report(slave, set())
+    report['deactivated'] = bool(slave.get('deactivated'))
+    report['filtered'] = report['deactivated']
+    report['drain_state'] = drain_state(slave)
+    return report

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: offer_filter
-short_description: Stop or resume resource offers for Mesos agents through the Offer Filtering Allocator
+short_description: Stop or resume resource offers for Mesos agents (allocator module filters or agent deactivation)
 version_added: 1.0.0
 description:
   - Adds or removes filters in the C(/allocator/filters) endpoint of the Offer Filtering Allocator module
-    (C(im_getty_mesos_OfferFilteringAllocator)) of a Mesos master. A filtered agent gets no new offers, so no new
-    task lands on it (the Mesos counterpart of cordoning a Kubernetes node).
+    (C(im_getty_mesos_OfferFilteringAllocator)) of a Mesos master (O(backend=allocator)), or deactivates and
+    reactivates agents with Mesos' own v1 operator API on Mesos 1.9 or later (O(backend=native)). A filtered
+    (deactivated) agent gets no new offers, so no new task lands on it (the Mesos counterpart of cordoning a
+    Kubernetes node). O(backend=auto) picks the one the leading master supports.
+  - With O(backend=native) and O(drain=true), the agents are drained with C(DRAIN_AGENT) (the counterpart of
+    draining a Kubernetes node). Mesos deactivates them and kills their tasks.
   - With O(wait=true) the module also waits until the agents run no active task, the counterpart of draining.
   - Finds the leading master itself and talks only to it. This is what keeps it right with build C(0afdd8b) of the
     allocator module, whose standby masters answer with an empty filter list instead of redirecting.
@@ -27,6 +31,10 @@ description:
   - When a request fails in the middle of a bulk change, the module stops there and fails. It does not undo the
     filters it already added (a filtered agent is the safe side); RV(added), RV(removed) and RV(pending) say which
     agents were changed and which were not.
+  - With O(backend=native) the same holds, with "filter" meaning "deactivated agent". The module reads the agents once
+    with C(GET_AGENTS), then sends one C(DEACTIVATE_AGENT) (or C(DRAIN_AGENT)) or C(REACTIVATE_AGENT) call per agent
+    that needs it. Only deactivated agents are reactivated, so a merely disconnected agent is never touched.
+    Deactivation is kept in the master's registry, so it survives master failovers and agent re-registrations.
   - Filters live in the leader's memory on build C(0afdd8b) and are lost on a master failover or when the agent
     re-registers. With O(wait=true) the module puts such lost filters back while it waits and counts them in
     RV(reasserted).
@@ -34,6 +42,7 @@ author:
   - mesos.maintenance maintainers (@mesos-maintenance)
 extends_documentation_fragment:
   - mesos.maintenance._mesos
+  - mesos.maintenance._backend
   - mesos.maintenance._wait
   - mesos.maintenance._attributes
   - mesos.maintenance._attributes.actiongroup_mesos
@@ -43,7 +52,8 @@ attributes:
   diff_mode:
     support: full
     details:
-      - The diff shows the filter list (agent id and hostname, one per line) before and after.
+      - The diff shows the filter list (agent id and hostname, one per line) before and after. With
+        O(backend=native) it lists the deactivated agents, with their drain state when they have one.
   idempotent:
     support: full
 options:
@@ -79,6 +89,33 @@ options:
         listed agents are exactly the filtered ones.
       - With no O(agent_id) and no O(hostname) this removes all filters.
       - Entries of disconnected agents are kept, see the description.
+      - With O(backend=native), every deactivated agent that is not listed is reactivated.
+    type: bool
+    default: false
+    version_added: 1.0.0
+  drain:
+    description:
+      - Only with O(state=present) and O(backend=native) (Mesos 1.9 or later). Drain the agents with
+        C(DRAIN_AGENT) instead of only deactivating them. Mesos deactivates each agent and kills its tasks (after
+        O(drain_grace_period)), then records the drain as C(DRAINED).
+      - An agent that is already draining or drained is left alone; one that is only deactivated is drained.
+      - With O(wait=true) the module waits until every listed agent is C(DRAINED).
+      - Mesos refuses to reactivate an agent while it is still C(DRAINING); O(state=absent) then fails before
+        changing anything.
+    type: bool
+    default: false
+    version_added: 1.0.0
+  drain_grace_period:
+    description:
+      - Only with O(drain=true). Seconds each task gets to end after its kill request before it is killed for good
+        (C(max_grace_period) of C(DRAIN_AGENT)). Not set, Mesos uses each task's own kill policy.
+    type: float
+    version_added: 1.0.0
+  mark_gone:
+    description:
+      - Only with O(drain=true). Once drained, mark the agents gone. B(This is permanent.) Mesos removes them for
+        good and their ids can never register again; the agent must be started afresh with an empty work
+        directory to come back. The module warns when it does this.
     type: bool
     default: false
     version_added: 1.0.0
@@ -96,7 +133,9 @@ options:
     description:
       - Only with O(state=present). Wait until the listed agents run no active task (states C(TASK_STAGING),
         C(TASK_STARTING), C(TASK_RUNNING) and C(TASK_KILLING)), checking once every O(wait_sleep) seconds with one
-        C(/master/state-summary) and one C(/allocator/filters) request for all agents.
+        C(/master/state-summary) and (O(backend=allocator)) one C(/allocator/filters) request for all agents.
+      - With O(drain=true), wait until every listed agent's drain state (C(drain_info.state)) is C(DRAINED), or,
+        with O(mark_gone=true), until the agent was marked gone.
       - While waiting, a filter that disappears (master failover, agent re-registration) is added again and counted in
         RV(reasserted), a change of leader is followed, and an agent that came back with a new id is found again by
         its hostname.
@@ -107,6 +146,9 @@ seealso:
   - name: Offer Filtering Allocator module
     description: The Mesos allocator module whose endpoint this module uses.
     link: https://github.com/gettyimages/mesos_offer_filtering_allocator_module
+  - name: Mesos agent draining and deactivation
+    description: Mesos' own DEACTIVATE_AGENT, DRAIN_AGENT and REACTIVATE_AGENT calls (O(backend=native)).
+    link: https://mesos.apache.org/documentation/latest/maintenance/
 """
 
 EXAMPLES = r"""
@@ -144,6 +186,23 @@ EXAMPLES = r"""
     agent_id: 7532e174-d91a-49c4-85e6-389ea9fd73c3-S0
     state: absent
 
+- name: Drain an agent with Mesos' own draining (Mesos 1.9+), waiting until it is DRAINED
+  mesos.maintenance.offer_filter:
+    master_url: "{{ mesos_masters }}"
+    backend: native
+    hostname: agent-3.example.com
+    drain: true
+    drain_grace_period: 60
+    wait: true
+    wait_timeout: 1800
+
+- name: Reactivate it
+  mesos.maintenance.offer_filter:
+    master_url: "{{ mesos_masters }}"
+    backend: native
+    hostname: agent-3.example.com
+    state: absent
+
 - name: Make the filter list exactly these agents, removing all others
   mesos.maintenance.offer_filter:
     master_url: http://m1.example.com:5050
@@ -171,11 +230,18 @@ EXAMPLES = r"""
 
 RETURN = r"""
 filters:
-  description: The filter list of the leading master after the task (in check mode, as it would be).
+  description:
+    - The filter list of the leading master after the task (in check mode, as it would be).
+    - With RV(backend=native), the deactivated agents.
   returned: success
   type: list
   elements: dict
   contains:
+    drain_state:
+      description: V(DRAINING), V(DRAINED) or V(null) (not drained, only deactivated).
+      type: str
+      returned: with RV(backend=native)
+      sample: DRAINED
     agent_id:
       description: Id of the filtered agent.
       type: str
@@ -230,6 +296,17 @@ waited:
   returned: when O(wait=true)
   type: float
   sample: 12.5
+gone:
+  description: Ids of the agents that were drained and marked gone while waiting (O(mark_gone=true)).
+  returned: when O(mark_gone=true) and O(wait=true) and an agent was marked gone
+  type: list
+  elements: str
+  sample: [7532e174-d91a-49c4-85e6-389ea9fd73c3-S0]
+backend:
+  description: Which backend ran, V(allocator) or V(native) (what O(backend=auto) chose).
+  returned: success, and on failure once it was chosen
+  type: str
+  sample: native
 leader:
   description: Base URL of the leading master the module talked to.
   returned: when a leader was found
@@ -258,21 +335,20 @@ requests:
 import time
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import (
+    BACKEND_ARGSPEC,
     WAIT_ARGSPEC,
     agent_selection_argspec,
 )
+from ansible_collections.mesos.maintenance.plugins.module_utils._backends import NATIVE_OPTIONS, select_backend
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
-    AgentIndex,
     InputError,
     active_task_count,
     check_max_filtered,
-    compute_plan,
     describe_agent,
     filter_lines,
     parse_max_filtered,
-    predict_filters,
     resolve_targets,
     validate_names,
 )
@@ -284,9 +360,11 @@ class OfferFilterManager(object):
         self.client = client
         self.params = client.module.params
         self.state = self.params['state']
+        self.backend = None
         self.added = []
         self.removed = []
         self.pending = []
+        self.gone = []
         self.actions = []
         self.reasserted = 0
 
@@ -299,7 +377,7 @@ class OfferFilterManager(object):
         self.max_filtered = parse_max_filtered(self.params['max_filtered'])
         named = self.agent_ids or self.hostnames
         if self.state == 'absent':
-            for option in ('exclusive', 'max_filtered'):
+            for option in ('exclusive', 'max_filtered', 'drain'):
                 if self.params[option] not in (None, False):
                     raise InputError('%s applies to state=present only' % option)
             if not named:
@@ -312,13 +390,37 @@ class OfferFilterManager(object):
                              'filter)')
         if self.params['wait_timeout'] < 0 or self.params['wait_sleep'] < 0:
             raise InputError('wait_timeout and wait_sleep must not be negative')
+        if not self.params['drain']:
+            for option in ('drain_grace_period', 'mark_gone'):
+                if self.params[option] not in (None, False):
+                    raise InputError('%s applies to drain=true only' % option)
+        if (self.params['drain_grace_period'] or 0) < 0:
+            raise InputError('drain_grace_period must not be negative')
+        if self.params['backend'] == 'allocator' and self.native_options_given():
+            raise InputError('%s: only with backend=native (Mesos\' own draining, 1.9+); the Offer Filtering '
+                             'Allocator module (backend=allocator) cannot drain: with it, use wait=true to wait for '
+                             'the tasks to end' % ', '.join(self.native_options_given()))
+
+    def native_options_given(self):
+        return [option for option in NATIVE_OPTIONS if self.params[option] not in (None, False)]
+
+    def select_backend(self):
+        native = dict((option, self.params[option]) for option in NATIVE_OPTIONS)
+        self.backend = select_backend(self.client, self.params['backend'], native)
+        if self.backend.name == 'allocator' and self.native_options_given():
+            self.fail('%s: only with backend=native (Mesos\' own draining, 1.9+), but the leading master at %s runs '
+                      'the Offer Filtering Allocator module (backend=auto chose allocator), which cannot drain; '
+                      'leave them out and use wait=true to wait for the tasks to end; nothing was changed'
+                      % (', '.join(self.native_options_given()), self.client.leader))
 
     def run(self):
         self.validate()
         client = self.client
         client.get_leader()
-        agents = AgentIndex(client.get_agents())
-        before = client.get_filters()
+        self.select_backend()
+        backend = self.backend
+        snapshot = backend.read()
+        agents, before = snapshot.agents, snapshot.filters
         targets = resolve_targets(self.agent_ids, self.hostnames, agents, before)
         if targets.ambiguous:
             self.fail('; '.join('hostname %s names %d registered agents (%s): use agent_id to say which'
@@ -330,7 +432,7 @@ class OfferFilterManager(object):
                           % (', '.join(targets.unknown), client.leader, len(agents)))
             client.warn('not registered with the master, nothing to remove: %s' % ', '.join(targets.unknown))
 
-        plan = compute_plan(self.state, self.params['exclusive'], targets, before, agents)
+        plan = backend.plan(self.state, self.params['exclusive'], targets, snapshot)
         for aid in plan.keep_disconnected:
             client.warn('agent %s is disconnected: it shows in the filter list because the master deactivated it, '
                         'and its entry was left in place (removing it would hand out offers for an agent that '
@@ -344,20 +446,24 @@ class OfferFilterManager(object):
         error = check_max_filtered(self.max_filtered, self.params['max_filtered'], plan, before, agents)
         if error:
             self.fail(error)
+        if plan.add and self.params['mark_gone']:
+            client.warn('mark_gone=true: once drained, Mesos marks %d agent(s) gone. That is permanent: the master '
+                        'removes them for good, and their ids can never register again (the agent must be started '
+                        'afresh, with an empty work directory, to come back)' % len(plan.add))
 
         self.pending = list(plan.add) + list(plan.remove)
-        after = before
+        would_add, would_remove = backend.verbs[2:]
         if client.check_mode:
-            after = predict_filters(before, plan, targets, agents)
+            after = backend.predict(before, plan, targets, agents)
             self.added = list(plan.add)
             self.removed = list(plan.remove)
             self.pending = []
             for aid in plan.add:
-                self.actions.append('would add filter for %s' % describe_agent(aid, targets.hostnames.get(aid)))
+                self.actions.append('%s %s' % (would_add, describe_agent(aid, targets.hostnames.get(aid))))
             for aid in plan.remove:
-                self.actions.append('would remove filter for %s' % describe_agent(aid, agents.hostname(aid)))
+                self.actions.append('%s %s' % (would_remove, describe_agent(aid, agents.hostname(aid))))
         else:
-            after = self.apply(plan, targets, agents, after)
+            after = self.apply(plan, targets, agents, before)
 
         changed = plan.changed if client.check_mode else bool(self.added or self.removed)
         result = dict(
@@ -377,8 +483,8 @@ class OfferFilterManager(object):
             result['msg'] = '%d filter(s) added and %d removed' % (len(self.added), len(self.removed))
         if client.module._diff:
             result['diff'] = dict(before=filter_lines(before), after=filter_lines(after),
-                                  before_header='%s%s (before)' % (client.leader, '/allocator/filters'),
-                                  after_header='%s%s (after)' % (client.leader, '/allocator/filters'))
+                                  before_header='%s%s (before)' % (client.leader, backend.label),
+                                  after_header='%s%s (after)' % (client.leader, backend.label))
         if self.state == 'present' and self.params['wait']:
             waited, filters = self.wait(targets, agents)
             result.update(waited)
@@ -388,42 +494,35 @@ class OfferFilterManager(object):
                 result['changed'] = True
         return result
 
-    def apply(self, plan, targets, agents, current):
-        """Send the POSTs and DELETEs, checking each in the list the master answers with."""
-        client = self.client
-        last = None
+    def apply(self, plan, targets, agents, before):
+        """Change one agent at a time, so that a failure says exactly which agents were done."""
+        backend = self.backend
+        done_add, done_remove = backend.verbs[:2]
         for aid in plan.add:
             host = targets.hostnames.get(aid)
-            last = client.add_filter(aid)
-            if not last.has(aid):
-                self.fail('POST /allocator/filters for %s answered 200 but the agent is not in the filter list the '
-                          'master returned; the filter was not applied' % describe_agent(aid, host))
+            backend.filter(aid, host)
             self.added.append(aid)
             self.pending.remove(aid)
-            self.actions.append('added filter for %s' % describe_agent(aid, host))
+            self.actions.append('%s %s' % (done_add, describe_agent(aid, host)))
         gone = set()
         for aid in plan.remove:
             host = agents.hostname(aid)
-            answer = client.remove_filter(aid)
+            done = backend.unfilter(aid, host)
             self.pending.remove(aid)
-            if answer is None:
-                # 404 "No filter exists": somebody removed it between our read and this request.
+            if not done:
+                # Somebody put it back between our read and this request.
                 self.actions.append('filter for %s was already gone' % describe_agent(aid, host))
                 gone.add(aid)
                 continue
-            last = answer
-            if last.has(aid):
-                self.fail('DELETE /allocator/filters for %s answered 200 but the agent is still in the filter list'
-                          % describe_agent(aid, host))
             self.removed.append(aid)
-            self.actions.append('removed filter for %s' % describe_agent(aid, host))
-        if last is not None:
-            current = last.entries()
-        return [f for f in current if f['agent_id'] not in gone]
+            self.actions.append('%s %s' % (done_remove, describe_agent(aid, host)))
+        return backend.filters_after(before, gone)
 
     def wait(self, targets, agents):
-        """Poll until the listed agents run no active task, putting back filters that disappear."""
+        """Poll until the listed agents are done (no active task; with drain=true, DRAINED), putting back filters
+        that disappear."""
         client = self.client
+        backend = self.backend
         tracked = dict((aid, targets.hostnames.get(aid)) for aid in targets.ids)
         counts = dict((aid, active_task_count(agents.by_id.get(aid, {}))) for aid in tracked)
         if client.check_mode:
@@ -433,26 +532,29 @@ class OfferFilterManager(object):
         sleep = self.params['wait_sleep']
         filters = None
         while True:
-            agents = AgentIndex(client.get_agents())
+            snapshot = backend.poll()
+            agents = snapshot.agents
             self.follow_new_ids(tracked, agents)
-            filters = client.get_filters()
-            filtered = set(f['agent_id'] for f in filters)
             for aid in list(tracked):
-                if aid in agents.by_id and aid not in filtered:
-                    filters = client.add_filter(aid).entries()
-                    filtered = set(f['agent_id'] for f in filters)
+                if aid in agents.by_id and not backend.is_filtered(snapshot, aid):
+                    backend.filter(aid, tracked[aid])
                     self.reasserted += 1
                     self.actions.append('filter for %s had disappeared and was added again'
                                         % describe_agent(aid, tracked[aid]))
+            filters = backend.filters_after(snapshot.filters)
             counts = dict((aid, active_task_count(agents.by_id[aid])) for aid in tracked if aid in agents.by_id)
             elapsed = time.monotonic() - start
-            busy = dict((aid, n) for aid, n in counts.items() if n)
+            busy = dict((aid, backend.remaining(agents.by_id[aid])) for aid in counts)
+            busy = dict((aid, text) for aid, text in busy.items() if text)
             if not busy:
-                return dict(active_tasks=counts, reasserted=self.reasserted, waited=round(elapsed, 3)), filters
+                waited = dict(active_tasks=counts, reasserted=self.reasserted, waited=round(elapsed, 3))
+                if self.gone:
+                    waited['gone'] = self.gone
+                return waited, filters
             if elapsed >= timeout:
-                self.fail('timed out after %ss waiting for the tasks on %d agent(s) to end: %s (the filters stay '
-                          'in place)' % (timeout, len(busy), ', '.join(
-                              '%s: %d active' % (describe_agent(aid, tracked[aid]), n) for aid, n in busy.items())),
+                self.fail('timed out after %ss waiting for %d agent(s): %s (the filters stay in place)'
+                          % (timeout, len(busy), ', '.join(
+                              '%s: %s' % (describe_agent(aid, tracked[aid]), text) for aid, text in busy.items())),
                           active_tasks=counts, reasserted=self.reasserted, waited=round(elapsed, 3),
                           filters=filters)
             time.sleep(max(0.0, min(sleep, timeout - elapsed)))
@@ -462,8 +564,13 @@ class OfferFilterManager(object):
         for aid, host in list(tracked.items()):
             if aid in agents.by_id:
                 continue
-            ids = [i for i in agents.ids_by_hostname.get(host) or [] if i not in tracked]
             del tracked[aid]
+            if self.params['mark_gone']:
+                # What was asked for: the drained agent was marked gone and removed.
+                self.gone.append(aid)
+                self.actions.append('%s was drained and marked gone' % describe_agent(aid, host))
+                continue
+            ids = [i for i in agents.ids_by_hostname.get(host) or [] if i not in tracked]
             if len(ids) == 1:
                 tracked[ids[0]] = host
                 self.client.warn('agent %s re-registered as %s; following the new id'
@@ -479,7 +586,10 @@ def main():
         state=dict(type='str', default='present', choices=['present', 'absent']),
         exclusive=dict(type='bool', default=False),
         max_filtered=dict(type='raw'),
-        **WAIT_ARGSPEC
+        drain=dict(type='bool', default=False),
+        drain_grace_period=dict(type='float'),
+        mark_gone=dict(type='bool', default=False),
+        **dict(WAIT_ARGSPEC, **BACKEND_ARGSPEC)
     )
     client = MesosModuleClient(argspec)
     manager = OfferFilterManager(client)
@@ -489,11 +599,13 @@ def main():
         client.fail(str(exc), added=[], removed=[], requests=client.request_count)
     except MesosError as exc:
         exc.do_fail(client.module, added=manager.added, removed=manager.removed, pending=manager.pending,
-                    reasserted=manager.reasserted, leader=client.leader, requests=client.request_count)
+                    reasserted=manager.reasserted, leader=client.leader, requests=client.request_count,
+                    backend=manager.backend.name if manager.backend else None)
     finally:
         client.close()
     result['leader'] = client.leader
     result['build'] = client.build
+    result['backend'] = manager.backend.name
     result['requests'] = client.request_count
     client.module.exit_json(**result)
 

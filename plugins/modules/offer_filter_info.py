@@ -12,6 +12,9 @@ version_added: 1.0.0
 description:
   - Returns the filter list of the leading master's Offer Filtering Allocator and, for every agent, whether it is
     connected, whether it is filtered, and how many tasks it runs.
+  - With O(backend=native) (Mesos 1.9 or later) "filtered" means deactivated by an operator, and every agent also
+    reports RV(agents[].deactivated) and RV(agents[].drain_state); everything is read from one
+    C(/master/state-summary) request.
   - Finds the leading master itself, like M(mesos.maintenance.offer_filter), and reads everything with three or four
     requests, so it is cheap enough to poll in an C(until) loop.
   - Never changes anything.
@@ -19,6 +22,7 @@ author:
   - mesos.maintenance maintainers (@mesos-maintenance)
 extends_documentation_fragment:
   - mesos.maintenance._mesos
+  - mesos.maintenance._backend
   - mesos.maintenance._attributes
   - mesos.maintenance._attributes.info_module
   - mesos.maintenance._attributes.actiongroup_mesos
@@ -61,6 +65,16 @@ EXAMPLES = r"""
   retries: 60
   delay: 10
 
+- name: Wait until an agent drained with Mesos' own draining (Mesos 1.9+) is DRAINED
+  mesos.maintenance.offer_filter_info:
+    master_url: http://m1.example.com:5050
+    backend: native
+    hostname: agent-1.example.com
+  register: agent
+  until: agent.exists and agent.agents[0].drain_state == 'DRAINED'
+  retries: 60
+  delay: 10
+
 - name: Fail when an agent is not registered
   ansible.builtin.assert:
     that: agent.exists
@@ -81,12 +95,24 @@ build:
   returned: success
   type: str
   sample: 0afdd8b
+backend:
+  description: Which backend was used, V(allocator) or V(native) (what O(backend=auto) chose).
+  returned: success
+  type: str
+  sample: native
 filters:
-  description: The filter list of the leading master (all of it, also when O(agent_id) or O(hostname) narrow RV(agents)).
+  description:
+    - The filter list of the leading master (all of it, also when O(agent_id) or O(hostname) narrow RV(agents)).
+    - With RV(backend=native), the deactivated agents.
   returned: success
   type: list
   elements: dict
   contains:
+    drain_state:
+      description: V(DRAINING), V(DRAINED) or V(null).
+      type: str
+      returned: with RV(backend=native)
+      sample: DRAINED
     agent_id:
       description: Id of the agent.
       type: str
@@ -125,7 +151,9 @@ agents:
       returned: always
       sample: agent-1.example.com
     active:
-      description: Whether the agent is connected to the master.
+      description:
+        - Whether the agent is connected to the master.
+        - On Mesos 1.9 or later the master also shows a deactivated agent as not active.
       type: bool
       returned: always
       sample: true
@@ -134,9 +162,20 @@ agents:
         - V(true) when the agent is filtered, V(false) when not.
         - V(null) for a disconnected agent in the filter list, which the master deactivates by itself, so whether it
           was also filtered cannot be told.
+        - With RV(backend=native), the same as RV(agents[].deactivated).
       type: bool
       returned: always
       sample: true
+    deactivated:
+      description: Whether an operator deactivated the agent (C(DEACTIVATE_AGENT) or C(DRAIN_AGENT)).
+      type: bool
+      returned: with RV(backend=native)
+      sample: true
+    drain_state:
+      description: The agent's drain state, V(DRAINING) or V(DRAINED); V(null) when it is not drained.
+      type: str
+      returned: with RV(backend=native)
+      sample: DRAINED
     active_tasks:
       description: Tasks in the states C(TASK_STAGING), C(TASK_STARTING), C(TASK_RUNNING) and C(TASK_KILLING).
       type: int
@@ -159,13 +198,19 @@ requests:
   sample: 4
 """
 
-from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import agent_selection_argspec
+from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import (
+    BACKEND_ARGSPEC,
+    agent_selection_argspec,
+)
+from ansible_collections.mesos.maintenance.plugins.module_utils._backends import select_backend
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
     AgentIndex,
     InputError,
     agent_report,
+    deactivated_entries,
+    native_agent_report,
     validate_names,
 )
 
@@ -175,9 +220,14 @@ def read_cluster(client):
     agent_ids = validate_names(params['agent_id'], 'agent_id')
     hostnames = validate_names(params['hostname'], 'hostname')
     client.get_leader()
-    slaves = client.get_agents()
-    filters = client.get_filters()
-    client.probe_build()
+    backend = select_backend(client, params['backend'])
+    if backend.name == 'native':
+        slaves = backend.summary()
+        filters = deactivated_entries(slaves)
+    else:
+        filters = backend.current_filters()
+        slaves = client.get_agents()
+        client.probe_build()
     filtered_ids = set(f['agent_id'] for f in filters)
     missing = []
     if agent_ids or hostnames:
@@ -195,19 +245,25 @@ def read_cluster(client):
             else:
                 missing.append(host)
         slaves = [s for s in slaves if s.get('id') in wanted]
+    slaves = [s for s in slaves if isinstance(s, dict) and 'id' in s]
+    if backend.name == 'native':
+        agents = [native_agent_report(s) for s in slaves]
+    else:
+        agents = [agent_report(s, filtered_ids) for s in slaves]
     return dict(
         changed=False,
         leader=client.leader,
         build=client.build,
+        backend=backend.name,
         filters=filters,
-        agents=[agent_report(s, filtered_ids) for s in slaves if isinstance(s, dict) and 'id' in s],
+        agents=agents,
         exists=not missing,
         missing=missing,
     )
 
 
 def main():
-    client = MesosModuleClient(agent_selection_argspec())
+    client = MesosModuleClient(agent_selection_argspec().update_argspec(**BACKEND_ARGSPEC))
     try:
         result = read_cluster(client)
     except InputError as exc:

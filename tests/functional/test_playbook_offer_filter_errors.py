@@ -57,7 +57,7 @@ BAD_INPUT = [
     ),
     ("max-filtered-fraction", {"max_filtered": 1.5, "agent_id": ["AGENT0"]}, ["whole number"]),
     ("bad-state", {"state": "drained", "agent_id": ["AGENT0"]}, ["value of state must be one of: present, absent"]),
-    ("unknown-option", {"agent_id": ["AGENT0"], "drain": True}, ["Unsupported parameters", "drain"]),
+    ("unknown-option", {"agent_id": ["AGENT0"], "cordon": True}, ["Unsupported parameters", "cordon"]),
     ("empty-master-list", {"master_url": [], "agent_id": ["AGENT0"]}, ["master_url is empty"]),
     (
         "master-url-scheme",
@@ -160,13 +160,15 @@ def test_dns_failure_fails_fast(run_tasks, cluster):
 
 
 def test_module_not_loaded(run_tasks, cluster_factory):
+    # backend=auto on such a master: tests/functional/test_playbook_native.py
     cluster = cluster_factory(masters=1, agents=2, build=None)
-    result = run_tasks(offer_filter(cluster, agent_id=[cluster.agent_ids[0]])).result
+    result = run_tasks(offer_filter(cluster, agent_id=[cluster.agent_ids[0]], backend="allocator")).result
     assert_failed(
         result,
         "404 Not Found",
         "offer filtering allocator module is not loaded",
         "--allocator=im_getty_mesos_OfferFilteringAllocator",
+        "backend=native needs no module",
     )
 
 

@@ -72,6 +72,11 @@ MASTER = ["http://127.0.0.1:9"]
         (dict(agent_id=["a"], max_filtered="lots"), "max_filtered must be a number"),
         (dict(agent_id=[""]), "agent_id contains an empty entry"),
         (dict(agent_id=["a"], wait=True, wait_sleep=-1), "must not be negative"),
+        (dict(agent_id=["a"], backend="allocator", drain=True), "drain: only with backend=native"),
+        (dict(agent_id=["a"], mark_gone=True), "mark_gone applies to drain=true only"),
+        (dict(agent_id=["a"], drain_grace_period=3), "drain_grace_period applies to drain=true only"),
+        (dict(agent_id=["a"], drain=True, drain_grace_period=-1), "drain_grace_period must not be negative"),
+        (dict(agent_id=["a"], state="absent", drain=True), "drain applies to state=present only"),
     ],
 )
 def test_input_errors_fail_before_any_request(args, fragment):

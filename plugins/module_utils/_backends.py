@@ -1,0 +1,345 @@
+# Copyright (c) mesos.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""The two ways to take a Mesos agent out of the offer cycle, behind one small interface.
+
+* ``allocator``: a filter in ``/allocator/filters`` of the Offer Filtering Allocator module (Mesos 0.28 to
+  1.0.3). Lives in the leader's allocator (and, on later builds, in ZooKeeper).
+* ``native``: Mesos' own ``DEACTIVATE_AGENT`` / ``DRAIN_AGENT`` / ``REACTIVATE_AGENT`` calls of the v1 operator
+  API (Mesos 1.9+). Kept in the master's registry, so it survives failover and re-registration.
+
+Both backends offer:
+
+``name``
+    ``'allocator'`` or ``'native'``.
+``read()``
+    A ``Snapshot`` to plan from: the agents (``AgentIndex``) and the "filter" entries
+    ``{'agent_id', 'hostname'}`` (native entries add ``drain_state``).
+``plan(state, exclusive, targets, snapshot)``
+    What to filter and unfilter (a ``Plan``).
+``filter(agent_id, hostname)`` / ``unfilter(agent_id, hostname)``
+    Take one agent out / put it back; ``unfilter`` returns ``False`` when it was already back (someone else was
+    faster). Both raise ``MesosError`` with a message that says what to do.
+``filters_after(entries, gone)`` / ``predict(entries, plan, targets, agents)``
+    The entries after the changes made since the last ``read``/``poll`` (resp. after a plan, for check mode).
+``poll()``, ``is_filtered(snapshot, agent_id)``, ``remaining(slave)``
+    For waiting: a snapshot with task counts, whether an agent is still out of the offer cycle, and what it still
+    has to do (``None`` once done).
+
+``select_backend(client, requested)`` picks one; with ``auto`` the first request it sends is also the allocator
+backend's first read, so ``auto`` costs the allocator no extra request.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.mesos.maintenance.plugins.module_utils._client import (
+    FILTERS_PATH,
+    STATE_SUMMARY_PATH,
+    parse_json,
+)
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, short_body
+from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
+    DRAINED,
+    DRAINING,
+    NATIVE_MIN_VERSION,
+    AgentIndex,
+    active_task_count,
+    compute_native_plan,
+    compute_plan,
+    deactivated_entries,
+    describe_agent,
+    drain_state,
+    native_slave,
+    parse_version,
+    predict_filters,
+    predict_native_filters,
+)
+
+OPERATOR_PATH = '/master/api/v1'
+VERSION_PATH = '/version'
+# Options of offer_filter that only the native backend has.
+NATIVE_OPTIONS = ('drain', 'drain_grace_period', 'mark_gone')
+
+
+class Snapshot(object):
+    def __init__(self, agents, filters):
+        self.agents = agents      # AgentIndex
+        self.filters = filters    # [{'agent_id', 'hostname'[, 'drain_state']}]
+
+    @property
+    def filtered_ids(self):
+        return set(f['agent_id'] for f in self.filters)
+
+
+class AllocatorBackend(object):
+    """Filters of the Offer Filtering Allocator module."""
+
+    name = 'allocator'
+    label = FILTERS_PATH      # where the filters are, for diff headers
+    # What actions say: (done add, done remove, check-mode add, check-mode remove).
+    verbs = ('added filter for', 'removed filter for', 'would add filter for', 'would remove filter for')
+
+    def __init__(self, client, filters=None):
+        self.client = client
+        self._filters = filters   # already read by select_backend
+        self._last = None         # the last filter list the master answered a change with
+
+    def read(self):
+        agents = AgentIndex(self.client.get_agents())
+        filters = self.current_filters()
+        self._last = None
+        return Snapshot(agents, filters)
+
+    def current_filters(self):
+        """The filter list, read now unless ``select_backend`` has just read it."""
+        filters = self._filters if self._filters is not None else self.client.get_filters()
+        self._filters = None
+        return filters
+
+    poll = read
+
+    def plan(self, state, exclusive, targets, snapshot):
+        return compute_plan(state, exclusive, targets, snapshot.filters, snapshot.agents)
+
+    def filter(self, agent_id, hostname=None):
+        answer = self.client.add_filter(agent_id)
+        if not answer.has(agent_id):
+            raise MesosError('POST %s for %s answered 200 but the agent is not in the filter list the master '
+                             'returned; the filter was not applied' % (FILTERS_PATH, describe_agent(agent_id, hostname)))
+        self._last = answer
+
+    def unfilter(self, agent_id, hostname=None):
+        answer = self.client.remove_filter(agent_id)
+        if answer is None:
+            return False
+        if answer.has(agent_id):
+            raise MesosError('DELETE %s for %s answered 200 but the agent is still in the filter list'
+                             % (FILTERS_PATH, describe_agent(agent_id, hostname)))
+        self._last = answer
+        return True
+
+    def filters_after(self, entries, gone=()):
+        current = self._last.entries() if self._last is not None else entries
+        return [f for f in current if f['agent_id'] not in gone]
+
+    def predict(self, entries, plan, targets, agents):
+        return predict_filters(entries, plan, targets, agents)
+
+    def is_filtered(self, snapshot, agent_id):
+        return agent_id in snapshot.filtered_ids
+
+    def remaining(self, slave):
+        count = active_task_count(slave)
+        return '%d active' % count if count else None
+
+
+class NativeBackend(object):
+    """Mesos' own agent deactivation and draining (v1 operator API, Mesos 1.9+)."""
+
+    name = 'native'
+    label = OPERATOR_PATH + ' (deactivated agents)'
+
+    def __init__(self, client, drain=False, drain_grace_period=None, mark_gone=False):
+        self.client = client
+        self.drain = bool(drain)
+        self.drain_grace_period = drain_grace_period
+        self.mark_gone = bool(mark_gone)
+        if self.drain:
+            self.verbs = ('started draining', 'reactivated', 'would drain', 'would reactivate')
+        else:
+            self.verbs = ('deactivated', 'reactivated', 'would deactivate', 'would reactivate')
+        self._changed = {}   # agent id -> entry after our call (None: reactivated)
+
+    # --- the v1 operator API ---------------------------------------------------------------------------
+    def call(self, call_type, agent_id=None, hostname=None, **fields):
+        """POST one call; returns the 200 response or raises a ``MesosError`` naming the call and the agent."""
+        body = {'type': call_type}
+        if agent_id is not None:
+            if not isinstance(agent_id, str) or not agent_id:
+                raise MesosError('refusing to send agent id %r: it must be a non-empty string' % (agent_id,))
+            message = {'agent_id': {'value': agent_id}}
+            message.update(fields)
+            body[call_type.lower()] = message
+        response = self.client.leader_request('POST', OPERATOR_PATH, json_body=body)
+        if response.status_code != 200:
+            raise self.call_error(response, call_type, describe_agent(agent_id, hostname) if agent_id else None)
+        return response
+
+    def call_error(self, response, call_type, agent):
+        url = self.client.leader + OPERATOR_PATH
+        msg = 'HTTP %s' % response.status_code
+        try:
+            self.client.check_status(response, 'POST', url)
+        except MesosError as exc:
+            msg = exc.msg
+        text = short_body(response.content) or ''
+        hint = ''
+        if 'Failed to find enum' in text:
+            hint = ('; this master does not know %s: backend=native needs Mesos %s or later; on older masters use '
+                    'backend=allocator with the Offer Filtering Allocator module' % (call_type, _dotted(NATIVE_MIN_VERSION)))
+        elif response.status_code == 404:
+            hint = '; this master has no v1 operator API: backend=native needs Mesos %s or later' % _dotted(
+                NATIVE_MIN_VERSION)
+        elif text == 'Unknown agent':
+            hint = '; the master does not know the agent (removed since the agents were read?)'
+        elif 'DRAINING' in text:
+            hint = '; wait until the drain finished (drain_state DRAINED, offer_filter with drain=true and wait=true)'
+        where = '%s for %s' % (call_type, agent) if agent else call_type
+        return MesosError('%s: %s%s' % (where, msg, hint), method='POST', url=url, status=response.status_code,
+                          body=response.content)
+
+    def get_agents(self):
+        """``GET_AGENTS`` as agent dicts like ``/master/state-summary``'s (id, hostname, active, deactivated,
+        drain_info), without task counts."""
+        response = self.call('GET_AGENTS')
+        url = self.client.leader + OPERATOR_PATH
+        body = parse_json(response, 'POST', url)
+        agents = (body.get('get_agents') or {}).get('agents', []) if isinstance(body, dict) else None
+        if not isinstance(agents, list):
+            raise MesosError('GET_AGENTS at %s: the answer has no "get_agents.agents" list (got %s)'
+                             % (url, short_body(response.content, 120)), method='POST', url=url)
+        slaves = []
+        for agent in agents:
+            info = agent.get('agent_info') if isinstance(agent, dict) else None
+            agent_id = ((info or {}).get('id') or {}).get('value')
+            if not isinstance(agent_id, str):
+                raise MesosError('GET_AGENTS at %s: unexpected agent %s' % (url, short_body(repr(agent), 120)))
+            if 'deactivated' not in agent:
+                raise MesosError('GET_AGENTS at %s lists agents without a "deactivated" field: this master is older '
+                                 'than Mesos %s and cannot deactivate agents; use backend=allocator with the Offer '
+                                 'Filtering Allocator module' % (url, _dotted(NATIVE_MIN_VERSION)),
+                                 method='POST', url=url)
+            slaves.append({'id': agent_id, 'hostname': info.get('hostname'), 'active': agent.get('active'),
+                           'deactivated': agent['deactivated'], 'drain_info': agent.get('drain_info')})
+        return slaves
+
+    # --- the backend interface -------------------------------------------------------------------------
+    def _snapshot(self, slaves):
+        self._changed = {}
+        slaves = [native_slave(s) for s in slaves if isinstance(s, dict) and isinstance(s.get('id'), str)]
+        return Snapshot(AgentIndex(slaves), deactivated_entries(slaves))
+
+    def read(self):
+        return self._snapshot(self.get_agents())
+
+    def poll(self):
+        return self._snapshot(self.summary())
+
+    def summary(self):
+        """The agents from ``/master/state-summary``: one request with task counts and (Mesos 1.9+) ``deactivated``
+        and ``drain_info``."""
+        slaves = self.client.get_agents()
+        for slave in slaves:
+            if isinstance(slave, dict) and 'deactivated' not in slave:
+                raise MesosError('%s%s lists agents without a "deactivated" field: this master is older than Mesos %s '
+                                 'and cannot deactivate agents; use backend=allocator with the Offer Filtering '
+                                 'Allocator module' % (self.client.leader, STATE_SUMMARY_PATH,
+                                                       _dotted(NATIVE_MIN_VERSION)))
+        return slaves
+
+    def plan(self, state, exclusive, targets, snapshot):
+        plan = compute_native_plan(state, exclusive, targets, snapshot.filters, snapshot.agents, self.drain)
+        draining = [e for e in snapshot.filters if e['agent_id'] in plan.remove and e.get('drain_state') == DRAINING]
+        if draining:
+            # The master refuses REACTIVATE_AGENT while an agent drains: say so before changing anything.
+            raise MesosError('cannot reactivate %s: still DRAINING, and Mesos reactivates an agent only once its drain '
+                             'is DRAINED; wait for it (offer_filter with drain=true and wait=true) and try again; '
+                             'nothing was changed'
+                             % ', '.join(describe_agent(e['agent_id'], e.get('hostname')) for e in draining))
+        return plan
+
+    def filter(self, agent_id, hostname=None):
+        if self.drain:
+            fields = {}
+            if self.drain_grace_period is not None:
+                fields['max_grace_period'] = {'nanoseconds': int(round(self.drain_grace_period * 1e9))}
+            if self.mark_gone:
+                fields['mark_gone'] = True
+            self.call('DRAIN_AGENT', agent_id, hostname, **fields)
+        else:
+            self.call('DEACTIVATE_AGENT', agent_id, hostname)
+        self._changed[agent_id] = {'agent_id': agent_id, 'hostname': hostname,
+                                   'drain_state': DRAINING if self.drain else None}
+
+    def unfilter(self, agent_id, hostname=None):
+        try:
+            self.call('REACTIVATE_AGENT', agent_id, hostname)
+        except MesosError as exc:
+            # The leader answers this itself (a standby redirects): somebody reactivated it first, or a retry
+            # after a lost answer found our own first call done.
+            if exc.status == 400 and short_body(exc.body) == 'Agent is not deactivated':
+                self._changed[agent_id] = None
+                return False
+            raise
+        self._changed[agent_id] = None
+        return True
+
+    def filters_after(self, entries, gone=()):
+        result = []
+        for entry in entries:
+            aid = entry['agent_id']
+            if aid in gone or (aid in self._changed and self._changed[aid] is None):
+                continue
+            changed = self._changed.get(aid)
+            if changed:
+                entry = dict(entry, drain_state=changed['drain_state'] or entry.get('drain_state'))
+            result.append(dict(entry))
+        listed = set(e['agent_id'] for e in entries)
+        result.extend(dict(e) for aid, e in self._changed.items() if e is not None and aid not in listed)
+        return result
+
+    def predict(self, entries, plan, targets, agents):
+        return predict_native_filters(entries, plan, targets, agents, self.drain)
+
+    def is_filtered(self, snapshot, agent_id):
+        for entry in snapshot.filters:
+            if entry['agent_id'] == agent_id:
+                return bool(entry.get('drain_state')) or not self.drain
+        return False
+
+    def remaining(self, slave):
+        count = active_task_count(slave)
+        if self.drain:
+            state = drain_state(slave)
+            if state != DRAINED:
+                return 'drain %s, %d active' % (state or 'not started', count)
+            return None
+        return '%d active' % count if count else None
+
+
+def _dotted(version):
+    return '.'.join(str(part) for part in version)
+
+
+def select_backend(client, requested, native_options=None):
+    """The backend to use. ``auto`` asks the leader's ``/allocator/filters`` (an answer: allocator), else its
+    ``/version`` (1.9 or later: native), else fails saying what to install."""
+    native_options = native_options or {}
+    if requested == 'native':
+        return NativeBackend(client, **native_options)
+    if requested == 'allocator':
+        return AllocatorBackend(client)
+    # Not waiting out a 503: on later module builds it comes from the module's own leader check, which fails for
+    # reasons (credentials) that the allocator backend's first read diagnoses better.
+    response = client.leader_request('GET', FILTERS_PATH, wait_unavailable=False)
+    if response.status_code == 200:
+        return AllocatorBackend(client, filters=client.filters_from_response(response))
+    if response.status_code != 404:
+        # Only the module answers anything but 404 there; the allocator backend reads again and reports.
+        return AllocatorBackend(client)
+    body = client.get_json(VERSION_PATH)
+    text = body.get('version') if isinstance(body, dict) else None
+    version = parse_version(text)
+    if version is not None and version >= NATIVE_MIN_VERSION:
+        return NativeBackend(client, **native_options)
+    raise MesosError(
+        'backend=auto: the leading master at %s runs Mesos %s and answers 404 to %s, so neither backend can work. '
+        'Either load the Offer Filtering Allocator module (im_getty_mesos_OfferFilteringAllocator, installed by the '
+        'mesos.maintenance.offer_filter_allocator role) and use backend=allocator, or upgrade Mesos to %s or later '
+        'and use backend=native (Mesos\' own DEACTIVATE_AGENT/REACTIVATE_AGENT)'
+        % (client.leader, text or 'of an unknown version', FILTERS_PATH, _dotted(NATIVE_MIN_VERSION)),
+        method='GET', url=client.leader + FILTERS_PATH, status=404)

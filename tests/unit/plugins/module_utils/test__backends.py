@@ -1,0 +1,58 @@
+# Copyright (c) mesos.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The parts of the backends that need no master: what the native backend tells from a snapshot, and how it
+folds its own changes into the entries it read. The calls themselves run against the simulator and a real
+master (tests/functional/test_playbook_native.py, tests/contract/test_contract_native_backend.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.mesos.maintenance.plugins.module_utils._backends import NativeBackend, Snapshot
+from ansible_collections.mesos.maintenance.plugins.module_utils._filters import AgentIndex
+
+ENTRIES = [
+    {"agent_id": "S1", "hostname": "h1", "drain_state": None},
+    {"agent_id": "S2", "hostname": "h2", "drain_state": "DRAINED"},
+]
+SNAPSHOT = Snapshot(AgentIndex([{"id": "S%d" % n, "hostname": "h%d" % n} for n in range(4)]), ENTRIES)
+
+
+@pytest.mark.parametrize(
+    "drain, expected",
+    [(False, {"S0": False, "S1": True, "S2": True}), (True, {"S0": False, "S1": False, "S2": True})],
+)
+def test_is_filtered(drain, expected):
+    backend = NativeBackend(client=None, drain=drain)
+    assert {aid: backend.is_filtered(SNAPSHOT, aid) for aid in expected} == expected
+
+
+@pytest.mark.parametrize(
+    "drain, slave, remaining",
+    [
+        (False, {"TASK_RUNNING": 2}, "2 active"),
+        (False, {"TASK_RUNNING": 0, "drain_info": {"state": "DRAINING"}}, None),
+        (True, {"TASK_RUNNING": 1, "drain_info": {"state": "DRAINING"}}, "drain DRAINING, 1 active"),
+        (True, {}, "drain not started, 0 active"),
+        (True, {"drain_info": {"state": "DRAINED"}}, None),
+    ],
+)
+def test_remaining(drain, slave, remaining):
+    assert NativeBackend(client=None, drain=drain).remaining(slave) == remaining
+
+
+def test_filters_after_folds_in_the_changes_made():
+    backend = NativeBackend(client=None, drain=True)
+    backend._changed = {
+        "S1": {"agent_id": "S1", "hostname": "h1", "drain_state": "DRAINING"},  # drained after deactivation
+        "S2": None,  # reactivated
+        "S3": {"agent_id": "S3", "hostname": "h3", "drain_state": "DRAINING"},  # new
+    }
+    assert backend.filters_after(ENTRIES) == [
+        {"agent_id": "S1", "hostname": "h1", "drain_state": "DRAINING"},
+        {"agent_id": "S3", "hostname": "h3", "drain_state": "DRAINING"},
+    ]
+    assert backend.filters_after(ENTRIES, gone={"S1"}) == [
+        {"agent_id": "S3", "hostname": "h3", "drain_state": "DRAINING"}
+    ]
