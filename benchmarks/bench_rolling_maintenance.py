@@ -2,9 +2,10 @@
 batches of 20, with tasks that finish at once and a maintenance step that does nothing, so that what is
 measured is the playbook's own cost (Ansible and API overhead), not waiting.
 
-    .venv/bin/python benchmarks/bench_rolling_maintenance.py [--agents 200] [--serial 20] [--build 0afdd8b]
+    .venv/bin/python benchmarks/bench_rolling_maintenance.py [--agents 200] [--serial 20] [--build 0afdd8b] [--no-hold]
 
-Prints the total time, and per batch its time, the drain wait, and the time that is not waiting.
+Prints the total time, and per batch its time, the drain wait, and the time that is not waiting. --no-hold runs
+without the background hold of each batch (mesos_maintenance_hold=false), to tell its cost.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def main() -> int:
     parser.add_argument("--serial", type=int, default=20)
     parser.add_argument("--build", default="0afdd8b", choices=["0afdd8b", "later"])
     parser.add_argument("--forks", type=int, default=20)
+    parser.add_argument("--no-hold", dest="hold", action="store_false", help="no background hold during the step")
     args = parser.parse_args()
 
     with (
@@ -61,6 +63,7 @@ def main() -> int:
             "mesos_maintenance_serial": str(args.serial),
             "mesos_maintenance_tasks_file": "tasks/pause.yml",
             "mesos_maintenance_pause": 0,
+            "mesos_maintenance_hold": args.hold,
         }
         env = dict(os.environ)
         env.update(
@@ -99,7 +102,8 @@ def main() -> int:
         summary = next(r["msg"] for r in results if r["_task"] == "Summary of the rolling maintenance")
         batches = [line for line in summary if line.startswith("batch ")]
         print(
-            f"rolling maintenance of {args.agents} agents in batches of {args.serial} ({args.build}): "
+            f"rolling maintenance of {args.agents} agents in batches of {args.serial} ({args.build}, "
+            f"{'with' if args.hold else 'without'} the hold): "
             f"{total:.1f} s in all, {len(cluster.request_log)} HTTP requests, filters left: {len(cluster.filters())}"
         )
         overheads = []

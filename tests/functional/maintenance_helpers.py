@@ -136,6 +136,7 @@ class SimulatedSite:
             "agent_maintenance_memory_file": str(self.memory_file),
             "agent_maintenance_wait_sleep": 0.2,
             "agent_maintenance_registration_sleep": 0.2,
+            "agent_maintenance_hold_interval": 0.2,
             "agent_maintenance_timeout": 5,
             "agent_maintenance_max_filtered": "50%",
             "sim_control": self.control_url,

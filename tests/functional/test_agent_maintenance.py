@@ -169,6 +169,63 @@ def test_restore_waits_for_registration(site):
     assert site.held() == []
 
 
+def test_hold_keeps_an_agent_back_under_a_new_id_filtered_until_the_restore(site):
+    """The hold and hold_release entry points around a maintenance of the user's own: the agent that comes
+    back under a new id is filtered again by hostname before the maintenance ends, and restored after."""
+    hosts = site.hostnames()[:2]
+    old_id = site.agent_id(hosts[0])
+    maintenance = [
+        {
+            "name": "Replace the agent",
+            "ansible.builtin.uri": {
+                "url": "{{ sim_control }}/replace_agent",
+                "method": "POST",
+                "body_format": "json",
+                "body": {"agent_id": old_id},
+            },
+            "run_once": True,
+            "delegate_to": "localhost",
+        },
+        {
+            "name": "Maintain for a while",
+            "ansible.builtin.wait_for": {"timeout": 2},
+            "run_once": True,
+            "delegate_to": "localhost",
+        },
+    ]
+    tasks = [entry("drain"), entry("hold"), *maintenance, entry("hold_release"), entry("restore")]
+    site.cluster.reset_log()
+    run = site.run(play(site, tasks, hosts=",".join(hosts)))
+    assert run.rc == 0, run.output
+    new_id = site.agent_id(hosts[0])
+    assert new_id != old_id
+    report = run.messages("Report the hold")[-1]
+    assert report[0].startswith(f"held {hosts[0]}, {hosts[1]} filtered during the maintenance"), report
+    assert any(f"filtered again {hosts[0]} ({new_id}, was {old_id}): new agent id" in line for line in report), report
+    log = [(method, target) for _, method, target in site.cluster.request_log if method in ("POST", "DELETE")]
+    # two POSTs of the drain, one of the hold (the new id), then the restore's DELETE of the new id
+    posts = [i for i, (method, _) in enumerate(log) if method == "POST"]
+    deletes_of_new = [i for i, (method, target) in enumerate(log) if method == "DELETE" and new_id in target]
+    assert len(posts) == 3 and deletes_of_new and posts[-1] < deletes_of_new[0], log
+    assert site.filtered_hostnames() == []
+    assert site.held() == []
+
+
+def test_a_hold_that_cannot_start_fails_before_the_maintenance(site):
+    hosts = site.hostnames()[:1]
+    extra = {
+        "agent_maintenance_master_url": "http://127.0.0.1:9",
+        "agent_maintenance_leader_timeout": 1,
+        "agent_maintenance_drain_result": {"added": hosts, "held": []},
+    }
+    tasks = [entry("hold"), {"name": "Maintain", "ansible.builtin.debug": {"msg": "maintained"}}]
+    run = site.run(play(site, tasks, hosts="localhost"), extra_vars=extra)
+    assert run.rc != 0
+    msg = run.last("The hold did not start")["msg"]
+    assert "the hold could not start" in msg and "connection refused" in msg, msg
+    assert not run.tasks("Maintain")
+
+
 def test_capacity_guard_refusal_changes_nothing(site):
     hosts = site.hostnames()[:3]
     run = site.run(
@@ -184,7 +241,8 @@ def test_capacity_guard_refusal_changes_nothing(site):
 
 def test_check_mode_changes_nothing(site):
     hosts = site.hostnames()[:2]
-    run = site.run(play(site, [entry("drain"), entry("restore")], hosts=",".join(hosts)), check=True)
+    tasks = [entry("drain"), entry("hold"), entry("hold_release"), entry("restore")]
+    run = site.run(play(site, tasks, hosts=",".join(hosts)), check=True)
     assert run.rc == 0, run.output
     assert site.filtered_hostnames() == []
     assert site.memory() is None

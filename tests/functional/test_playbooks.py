@@ -6,6 +6,7 @@ simulated clusters; the maintenance step drives the simulator (files/sim_mainten
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -134,10 +135,8 @@ def test_failed_batch_stops_the_run_and_the_rerun_completes(make_site, build):
 
 def test_agent_back_under_a_new_id_is_kept_filtered_and_restored(make_site, build):
     """agent-2 comes back from its maintenance under a new id while agent-1, of the same batch, is still
-    away: agent-2 is found again by hostname and filtered until the batch is restored.
-
-    (Between its re-registration and the end of the maintenance step it is not filtered: Ansible runs
-    nothing concurrently with the maintenance tasks; see the guide.)"""
+    away: the hold finds agent-2 again by hostname and filters its new id while its maintenance step is still
+    running (seen from inside the step), and it stays filtered until the batch is restored."""
     site = make_site(agents=6, build=build, tasks=6, task_duration=0.3)
     old_id, away = site.agent_id("agent-2.example.com"), site.agent_id("agent-1.example.com")
     variables = rolling_vars(
@@ -145,6 +144,7 @@ def test_agent_back_under_a_new_id_is_kept_filtered_and_restored(make_site, buil
         mesos_maintenance_serial="2",
         sim_replace=["agent-2.example.com"],
         sim_disconnect=["agent-1.example.com"],
+        sim_expect_held=["agent-2.example.com"],
     )
     pending = site.run("rolling_maintenance", variables, background=True)
     wait_until(lambda: not any(a["active"] for a in site.cluster.agents if a["id"] == away), timeout=300)
@@ -156,6 +156,13 @@ def test_agent_back_under_a_new_id_is_kept_filtered_and_restored(make_site, buil
     site.cluster.reregister_agent(away)
     run = pending()
     assert run.rc == 0, run.output
+    # inside the maintenance step of agent-2, after its replacement: the new id is filtered at the leader
+    seen = run.messages("The agent is filtered during its maintenance")
+    assert seen and seen[-1].startswith(f"agent-2.example.com {new_id} filtered at http://"), seen
+    hold = run.messages("Report the hold")[-1]
+    assert any(f"filtered again agent-2.example.com ({new_id}, was {old_id}): new agent id" in line for line in hold), (
+        hold
+    )
     log = [(m, t) for _, m, t in site.cluster.request_log]
     removed = [i for i, (m, t) in enumerate(log) if m == "DELETE" and new_id in t]
     assert removed, log
@@ -163,7 +170,74 @@ def test_agent_back_under_a_new_id_is_kept_filtered_and_restored(make_site, buil
     assert site.held() == []
     summary = run.summary
     assert any("came back under a new id: agent-2.example.com" in line for line in summary), summary
+    assert any(
+        f"filtered again during the maintenance: agent-2.example.com (new id {new_id})" in line for line in summary
+    ), summary
     assert any("lost filter(s) put back" in line for line in summary), summary
+
+
+def test_hold_refilters_the_batch_after_a_leader_failover_during_its_maintenance(make_site):
+    """Build 0afdd8b keeps filters only in the leader's memory: the leader dies during the maintenance of
+    batch 1, the new leader knows no filter, and the hold filters the batch again before its step ends."""
+    site = make_site(agents=4, build="0afdd8b", tasks=4, task_duration=0.3, election_delay=0.5)
+    first_leader = site.cluster.leader_url
+    variables = rolling_vars(
+        mesos_maintenance_agents="mesos_agents",
+        mesos_maintenance_serial="2",
+        sim_kill_leader_on=["agent-1.example.com"],
+        sim_expect_held=["agent-1.example.com"],
+    )
+    run = site.run("rolling_maintenance", variables)
+    assert run.rc == 0, run.output
+    new_leader = site.cluster.leader_url
+    assert new_leader != first_leader
+    seen = run.messages("The agent is filtered during its maintenance")
+    assert seen == [f"agent-1.example.com {site.agent_id('agent-1.example.com')} filtered at {new_leader}"], seen
+    hold = run.messages("Report the hold")[0]
+    for host in ("agent-1.example.com", "agent-2.example.com"):
+        assert any(f"filtered again {host} (" in line and line.endswith("leader changed") for line in hold), hold
+    assert site.cluster.filters() == set()
+    assert site.held() == []
+    summary = run.summary
+    assert summary[0] == "done: 2 batch(es), 4 agent(s) restored, 0 failed, 0 not started", summary
+    assert any(line.startswith("leader failover during batch 1") for line in summary), summary
+    assert any(
+        "filtered again during the maintenance: agent-1.example.com (leader changed), agent-2.example.com "
+        "(leader changed)" in line
+        for line in summary
+    ), summary
+
+
+def test_unreachable_host_fails_its_batch_with_a_summary_and_the_rerun_completes(make_site):
+    site = make_site(agents=4, build="later", tasks=4, task_duration=0.3)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    unreachable = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": closed_port}
+    variables = rolling_vars(
+        mesos_maintenance_agents="mesos_agents", mesos_maintenance_serial="2", mesos_maintenance_reachable_timeout="2"
+    )
+    first = site.run(
+        "rolling_maintenance", variables, inventory=site.inventory(host_vars={"agent-3.example.com": unreachable})
+    )
+    assert first.rc != 0
+    failed_batch = ["agent-3.example.com", "agent-4.example.com"]
+    assert site.filtered_hostnames() == failed_batch
+    assert site.held() == failed_batch
+    summary = first.summary
+    assert summary[0] == "FAILED: 2 batch(es), 2 agent(s) restored, 2 failed, 0 not started", summary
+    assert any(line.startswith("batch 2 (") and "unreachable: agent-3.example.com" in line for line in summary), summary
+    assert "unreachable during the maintenance (its batch stays filtered): agent-3.example.com" in summary, summary
+    assert any("still drained" in line and "agent-3.example.com, agent-4.example.com" in line for line in summary)
+    # the hold of the failed batch was released and has ended
+    assert first.messages("Report the hold")[-1][0].startswith("held agent-3.example.com, agent-4.example.com")
+
+    second = site.run("rolling_maintenance", variables)
+    assert second.rc == 0, second.output
+    assert site.filtered_hostnames() == [] and site.held() == []
+    assert second.summary[0] == (
+        "done: 1 batch(es), 2 agent(s) restored, 0 failed, 0 not started, 2 done by an earlier run"
+    ), second.summary
 
 
 def test_agent_filtered_before_the_maintenance_stays_filtered(make_site):
@@ -192,7 +266,8 @@ def test_capacity_guard_checked_before_the_first_batch(make_site):
 
 def test_rolling_maintenance_of_100_agents_with_failover_and_reregistration(make_site):
     """The issue's safety test: 100 agents, batches of 10, the leader fails over once (during the
-    maintenance of batch 4) and one agent re-registers (during the maintenance of batch 7)."""
+    maintenance of batch 4) and one agent re-registers (during the maintenance of batch 8). Both lose their
+    filter (build 0afdd8b) and are filtered again by the hold before their maintenance step ends."""
     site = make_site(agents=100, build="0afdd8b", tasks=150, task_duration=0.3, election_delay=0.5)
     variables = rolling_vars(
         mesos_maintenance_agents="mesos_agents",
@@ -200,6 +275,7 @@ def test_rolling_maintenance_of_100_agents_with_failover_and_reregistration(make
         agent_maintenance_max_filtered="10%",
         sim_kill_leader_on=["agent-35.example.com"],
         sim_reregister=["agent-72.example.com"],
+        sim_expect_held=["agent-35.example.com", "agent-72.example.com"],
     )
     first_leader = site.cluster.leader_url
     with CapacityWatch(site.cluster) as watch:
@@ -213,6 +289,12 @@ def test_rolling_maintenance_of_100_agents_with_failover_and_reregistration(make
     summary = run.summary
     assert summary[0] == "done: 10 batch(es), 100 agent(s) restored, 0 failed, 0 not started", summary
     assert any(line.startswith("leader failover during batch 4") for line in summary), summary
+    assert len(run.messages("The agent is filtered during its maintenance")) == 2
+    batch = {line.split(" (", 1)[0]: line for line in summary if line.startswith("batch ")}
+    assert (
+        "filtered again during the maintenance: " in batch["batch 4"] and "agent-35.example.com (" in batch["batch 4"]
+    )
+    assert "agent-72.example.com (filter lost)" in batch["batch 8"], batch["batch 8"]
     print(
         f"\n100 agents in batches of 10: {run.elapsed:.1f} s, max unavailable {watch.max_unavailable}, {watch.samples} samples"
     )

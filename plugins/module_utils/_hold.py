@@ -1,0 +1,104 @@
+# Copyright (c) mesos.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""Pure logic of offer_filter_hold: which agents of the held hostnames lost their filter, and why.
+
+A filter is lost when the agent re-registers under a new id (it came back without its checkpointed state),
+when it disconnects and re-registers (build 0afdd8b), and on a leader failover (build 0afdd8b, or a later build
+whose ZooKeeper copy is not reachable). Each look compares the master's agents and filters with what the
+previous look saw, so that every re-filter can be told apart.
+"""
+
+from __future__ import annotations
+
+REASON_NEW_ID = 'new agent id'
+REASON_LEADER = 'leader changed'
+REASON_LOST = 'filter lost'
+REASON_UNFILTERED = 'not filtered when the hold started'
+
+# Enough to show a flapping master without letting a long hold return an unbounded list.
+MAX_ERRORS_KEPT = 20
+
+
+class Refilter(object):
+    """One agent id of a held hostname that is registered but not filtered."""
+
+    def __init__(self, hostname, agent_id, old_agent_id, reason):
+        self.hostname = hostname
+        self.agent_id = agent_id
+        self.old_agent_id = old_agent_id
+        self.reason = reason
+
+    def describe(self):
+        if self.old_agent_id and self.old_agent_id != self.agent_id:
+            return '%s (%s, was %s): %s' % (self.hostname, self.agent_id, self.old_agent_id, self.reason)
+        return '%s (%s): %s' % (self.hostname, self.agent_id, self.reason)
+
+
+class HoldTracker(object):
+    """What the hold has seen so far: the ids each held hostname was last registered under, and the leader."""
+
+    def __init__(self, hostnames):
+        self.hostnames = list(hostnames)
+        self.last_ids = dict((host, []) for host in self.hostnames)
+        self.leader = None
+        self.looks = 0
+
+    def plan(self, agents, filtered_ids, leader):
+        """The ``Refilter`` list for one look, given an ``AgentIndex``, the filtered ids and the leader's URL.
+
+        An id counts as new when its hostname was registered under other ids before; a known id that lost its
+        filter lost it to a leader change when the leader differs from the previous look's, else to a
+        re-registration. Nothing is recorded: call ``seen`` once the look is done.
+        """
+        leader_changed = self.looks > 0 and self.leader is not None and leader != self.leader
+        result = []
+        for host in self.hostnames:
+            known = self.last_ids[host]
+            for agent_id in agents.ids_by_hostname.get(host) or []:
+                if agent_id in filtered_ids:
+                    continue
+                if self.looks == 0:
+                    reason, old = REASON_UNFILTERED, None
+                elif known and agent_id not in known:
+                    reason, old = REASON_NEW_ID, known[-1]
+                elif leader_changed:
+                    reason, old = REASON_LEADER, agent_id
+                else:
+                    reason, old = REASON_LOST, agent_id
+                result.append(Refilter(host, agent_id, old, reason))
+        return result
+
+    def seen(self, agents, leader):
+        """Record a finished look. A hostname that is away keeps the ids it was last registered under."""
+        for host in self.hostnames:
+            ids = agents.ids_by_hostname.get(host) or []
+            if ids:
+                self.last_ids[host] = list(ids)
+        self.leader = leader
+        self.looks += 1
+
+    def report(self, agents, filtered_ids):
+        """The held hostnames as the last look saw them."""
+        result = []
+        for host in self.hostnames:
+            ids = list(agents.ids_by_hostname.get(host) or [])
+            result.append({
+                'hostname': host,
+                'agent_ids': ids,
+                'registered': bool(ids),
+                'filtered': bool(ids) and all(agent_id in filtered_ids for agent_id in ids),
+            })
+        return result
+
+
+def keep_errors(errors, message):
+    """Append ``message`` to ``errors``, keeping the first one (the cause) and the latest ones."""
+    errors.append(message)
+    if len(errors) > MAX_ERRORS_KEPT:
+        del errors[1]
+    return errors
