@@ -129,13 +129,13 @@ pytest: venv collection-link ## pytest suite: .venv/bin/pytest -n auto tests (PY
 	fi; \
 	exit "$$rc"
 
-demo: venv ## Start a simulated cluster and run a drain against it (ARGS=--serve keeps it running)
-	@$(MAKE) collection-link
-	PATH="$(VENV_PATH)" ANSIBLE_COLLECTIONS_PATH="$(CURDIR)/collections" $(VENV)/bin/python -m mesos_sim demo $(ARGS)
-
-.PHONY: demo-rolling bench-rolling
-demo-rolling: venv ## A rolling maintenance of a simulated 20-agent cluster with playbooks/rolling_maintenance.yml
+demo: venv ## Rolling maintenance of a simulated 3-master, 20-agent cluster with running tasks (playbooks/rolling_maintenance.yml)
 	PATH="$(VENV_PATH)" scripts/demo-rolling-maintenance.sh
+
+.PHONY: demo-serve bench-rolling
+demo-serve: venv ## Start a simulated cluster, drain and restore one agent, keep it running for your playbooks (Ctrl-C ends it)
+	@$(MAKE) collection-link
+	PATH="$(VENV_PATH)" ANSIBLE_COLLECTIONS_PATH="$(CURDIR)/collections" $(VENV)/bin/python -m mesos_sim demo --serve
 
 bench-rolling: venv ## Benchmark the rolling maintenance playbook on a simulated cluster
 	PATH="$(VENV_PATH)" $(VENV)/bin/python benchmarks/bench_rolling_maintenance.py
