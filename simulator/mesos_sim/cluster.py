@@ -15,6 +15,7 @@ from . import allocator
 from .http import Drop, Request, Response, Server, text_response
 from .master import MasterApp
 from .state import ClusterState
+from .waiting import wait_until
 
 
 @dataclass
@@ -212,11 +213,7 @@ class Cluster:
         return self.state.elect(index=index)
 
     def wait_for_leader(self, timeout: float = 10.0) -> int:
-        deadline = time.time() + timeout
-        while self.state.leader is None:
-            if time.time() > deadline:
-                raise TimeoutError("no leader elected")
-            time.sleep(0.01)
+        wait_until(lambda: self.state.leader is not None, timeout, interval=0.01, what="a leader elected")
         return self.state.leader
 
     # --- agents and tasks ---------------------------------------------------------------

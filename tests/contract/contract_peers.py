@@ -6,8 +6,9 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import time
 from dataclasses import dataclass, field
+
+from mesos_sim.waiting import wait_until
 
 PRINCIPAL = "ops"
 SECRET = "s3cret"
@@ -85,14 +86,7 @@ class Peer:
         return {a["id"]: a for a in reply.json()["slaves"]}
 
     def wait_for(self, predicate, timeout: float = 10.0, what: str = "condition"):
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{self.kind}: no {what} within {timeout} s")
-            time.sleep(0.05)
+        return wait_until(predicate, timeout, what=f"{self.kind}: {what}")
 
 
 def agent_call(call_type: str, agent_id: str, **fields) -> dict:

@@ -12,14 +12,7 @@ import time
 import pytest
 import requests
 
-
-def wait_until(predicate, timeout=10.0, step=0.02):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
+from mesos_sim.waiting import wait_until
 
 
 def listed(cluster):

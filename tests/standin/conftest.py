@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from mesos_sim.waiting import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = ROOT / "tests" / "allocator_module" / "build.sh"
 ZK_JARS = ("/usr/share/java/zookeeper.jar", "/usr/share/java/zookeeper-jute.jar", "/usr/share/java/slf4j-simple.jar")
@@ -176,12 +178,5 @@ def standin(tmp_path):
         master.stop()
 
 
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(interval)
+def wait_for(predicate, timeout: float = 20.0):
+    return wait_until(predicate, timeout, interval=0.1)
