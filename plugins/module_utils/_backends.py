@@ -256,7 +256,7 @@ class NativeBackend(object):
         if self.drain:
             fields = {}
             if self.drain_grace_period is not None:
-                fields['max_grace_period'] = {'nanoseconds': int(round(self.drain_grace_period * 1e9))}
+                fields['max_grace_period'] = duration(self.drain_grace_period)
             if self.mark_gone:
                 fields['mark_gone'] = True
             self.call('DRAIN_AGENT', agent_id, hostname, **fields)
@@ -309,6 +309,13 @@ class NativeBackend(object):
                 return 'drain %s, %d active' % (state or 'not started', count)
             return None
         return '%d active' % count if count else None
+
+
+def duration(seconds):
+    """``seconds`` as the google.protobuf.Duration that DRAIN_AGENT's ``max_grace_period`` is. Mesos ignores
+    fields it does not know: the ``{"nanoseconds": N}`` that GET_AGENTS reports it in would drain with 0 s."""
+    nanoseconds = int(round(seconds * 1e9))
+    return {'seconds': nanoseconds // 1000000000, 'nanos': nanoseconds % 1000000000}
 
 
 def _dotted(version):

@@ -54,9 +54,8 @@ def drain(state, agent_id: str, max_grace_period_ns: int | None, mark_gone: bool
         raise OperatorError("Unknown agent")
     config = {}
     if max_grace_period_ns is not None:
-        # A real 1.11.0 master reports the grace period it was given as 0 ns in drain_info
-        # (measured: 1 s, 3 s, 5 s and 5 ns all come back as {"nanoseconds": 0}).
-        config["max_grace_period"] = {"nanoseconds": 0}
+        # Given as a google.protobuf.Duration, kept and reported as a DurationInfo.
+        config["max_grace_period"] = {"nanoseconds": max_grace_period_ns}
     config["mark_gone"] = bool(mark_gone)
     agent.drain_info = {"state": DRAINING, "config": config}
     agent.drain_start = time.time()
@@ -81,7 +80,9 @@ def reactivate(state, agent_id: str):
 
 def advance(state):
     """One step of every draining agent (run by the scheduler tick): the agent kills its active
-    tasks; one that runs none is DRAINED, or gone when the drain asked for that."""
+    tasks; one that runs none is DRAINED, or gone when the drain asked for that. The grace
+    period does not delay the kills: a simulated task ends on the SIGTERM that starts it (on a
+    real agent only a task that ignores SIGTERM lives on, until the grace period's SIGKILL)."""
     if state.leader is None:
         return
     for agent in list(state.agents.values()):

@@ -120,6 +120,9 @@ def test_drain_without_tasks_and_info(peer, run_module):
     ]
     assert result["active_tasks"] == {first: 0}
     assert states(peer)[first] == (False, True, "DRAINED")
+    # The master read the grace period: sent as a google.protobuf.Duration, reported as a DurationInfo.
+    expected = {"max_grace_period": {"nanoseconds": 2_000_000_000}, "mark_gone": False}
+    assert peer.agents_v1()[first]["drain_info"]["config"] == expected
     ok(run_module(peer, "offer_filter", backend="native", agent_id=[first], drain=True), False)
     for backend in ("native", "auto"):
         info = run_module(peer, "offer_filter_info", backend=backend)

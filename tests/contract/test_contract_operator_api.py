@@ -135,18 +135,50 @@ def test_drain_and_reactivate(peer):
     assert_everywhere(peer, agent_id, active=True, deactivated=False)
 
 
-def test_drain_reports_its_grace_period_as_zero(peer):
+@pytest.mark.parametrize(
+    ("grace", "reported"),
+    [
+        ({"seconds": 5}, 5_000_000_000),
+        ({"seconds": 2, "nanos": 500_000_000}, 2_500_000_000),
+        ({"seconds": "3"}, 3_000_000_000),  # a string holding the number is taken
+        ({"seconds": 3.5}, 3_000_000_000),  # cut to whole seconds: `nanos` holds the rest
+        ({"nanos": 5}, 5),
+        ({}, 0),
+        # DurationInfo, the form the grace period is reported in, is not what DRAIN_AGENT takes:
+        # the unknown field is ignored and the agent drains with 0 s (its tasks are SIGKILLed at once).
+        ({"nanoseconds": 5_000_000_000}, 0),
+    ],
+)
+def test_drain_reports_its_grace_period_in_nanoseconds(peer, grace, reported):
+    """DRAIN_AGENT's max_grace_period is a google.protobuf.Duration; drain_info reports it as a
+    DurationInfo."""
     agent_id = peer.agent_ids[1]
-    call = agent_call("DRAIN_AGENT", agent_id, max_grace_period={"nanoseconds": 5_000_000_000})
-    assert_empty_ok(peer.call(call))
+    assert_empty_ok(peer.call(agent_call("DRAIN_AGENT", agent_id, max_grace_period=grace)))
     try:
         peer.wait_for(lambda: drain_state(peer, agent_id) == "DRAINED", what="DRAINED")
-        # Mesos 1.11.0 writes the grace period it was given as 0 ns.
-        expected = {"max_grace_period": {"nanoseconds": 0}, "mark_gone": False}
+        expected = {"max_grace_period": {"nanoseconds": reported}, "mark_gone": False}
         assert v1_agent(peer, agent_id)["drain_info"]["config"] == expected
         assert peer.slaves()[agent_id]["drain_info"]["config"] == expected
     finally:
         assert_empty_ok(peer.call(agent_call("REACTIVATE_AGENT", agent_id)))
+
+
+@pytest.mark.parametrize(
+    ("grace", "text"),
+    [
+        ("5secs", "Not expecting a JSON string for field 'max_grace_period'"),
+        (5, "Not expecting a JSON number for field 'max_grace_period'"),
+        (
+            {"seconds": "soon"},
+            "Failed to parse 'soon' as a JSON number for field 'seconds': syntax error at line 1 near: soon",
+        ),
+    ],
+)
+def test_drain_refuses_a_grace_period_that_is_no_duration(peer, grace, text):
+    agent_id = peer.agent_ids[1]
+    reply = peer.call(agent_call("DRAIN_AGENT", agent_id, max_grace_period=grace))
+    assert_refused(reply, 400, f"Failed to convert JSON into Call protobuf: {text}")
+    assert_everywhere(peer, agent_id, active=True, deactivated=False)
 
 
 def test_deactivated_agent_can_be_drained(peer):
@@ -314,7 +346,7 @@ AGENT = {"agent_id": {"value": "x"}}
             "POST",
             {"Content-Type": "application/json"},
             '{"type": "DRAIN_AGENT", "drain_agent": {"agent_id": {"value": "x"}, "mark_gone": "false",'
-            ' "max_grace_period": {"nanoseconds": "1000"}}}',
+            ' "max_grace_period": {"seconds": "1000"}}}',
             400,
             "Unknown agent",
         ),

@@ -149,7 +149,8 @@ def test_drain_four_steps_and_wait_for_drained(run_tasks, native):
     assert native.active_tasks(agents[0]["id"]) == 0
     with native.state.lock:
         config = native.state.agents[agents[0]["id"]].drain_info["config"]
-    assert config == {"max_grace_period": {"nanoseconds": 0}, "mark_gone": False}  # as a real 1.11.0 reports it
+    # Sent as {"seconds": 1, "nanos": 500000000}; a master that read it reports it in nanoseconds.
+    assert config == {"max_grace_period": {"nanoseconds": 1_500_000_000}, "mark_gone": False}
 
 
 def test_drain_wait_follows_draining_to_drained(run_tasks, native):

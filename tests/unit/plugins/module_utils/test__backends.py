@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mesos.maintenance.plugins.module_utils._backends import NativeBackend, Snapshot
+from ansible_collections.mesos.maintenance.plugins.module_utils._backends import NativeBackend, Snapshot, duration
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import AgentIndex
 
 ENTRIES = [
@@ -56,3 +56,19 @@ def test_filters_after_folds_in_the_changes_made():
     assert backend.filters_after(ENTRIES, gone={"S1"}) == [
         {"agent_id": "S3", "hostname": "h3", "drain_state": "DRAINING"}
     ]
+
+
+@pytest.mark.parametrize(
+    "seconds, expected",
+    [
+        (5, {"seconds": 5, "nanos": 0}),
+        (2.5, {"seconds": 2, "nanos": 500000000}),
+        (0, {"seconds": 0, "nanos": 0}),
+        (1e-9, {"seconds": 0, "nanos": 1}),
+        (0.1 + 0.2, {"seconds": 0, "nanos": 300000000}),  # rounded to whole nanoseconds
+        (86400.000000001, {"seconds": 86400, "nanos": 1}),
+    ],
+)
+def test_duration_is_a_protobuf_duration(seconds, expected):
+    # DRAIN_AGENT's max_grace_period: Mesos drops an unknown {"nanoseconds"} field and drains with 0 s.
+    assert duration(seconds) == expected
