@@ -97,14 +97,15 @@ fmt: venv ## Fix what ruff can: ruff format + ruff check --fix on the lint-ruff 
 .PHONY: test pytest collection-link demo
 # The molecule scenarios' preparation (mostly debootstrap of their image, minutes when cold) runs
 # in the background while the gates and pytest keep the CPUs busy; its log is shown once it ends.
+# setsid gives it a process group of its own, so that a failed gate stops debootstrap too.
 MOLECULE_PREPARE_LOG := .molecule-prepare.log
 
 test: ## system packages + venvs + every gate + pytest + the molecule scenarios (what CI runs)
 	@scripts/system-deps.sh
 	@$(MAKE) venvs
-	@scripts/molecule.sh --prepare >$(MOLECULE_PREPARE_LOG) 2>&1 & prepare=$$!; \
+	@setsid scripts/molecule.sh --prepare >$(MOLECULE_PREPARE_LOG) 2>&1 & prepare=$$!; \
 	rc=0; { $(MAKE) gates && $(MAKE) pytest; } || rc=$$?; \
-	if [ "$$rc" -ne 0 ]; then kill "$$prepare" 2>/dev/null || true; fi; \
+	if [ "$$rc" -ne 0 ]; then kill -- "-$$prepare" 2>/dev/null || true; fi; \
 	prepare_rc=0; wait "$$prepare" || prepare_rc=$$?; \
 	echo "--- molecule preparation (scripts/molecule.sh --prepare):"; cat $(MOLECULE_PREPARE_LOG); \
 	[ "$$rc" -eq 0 ] || exit "$$rc"; \

@@ -10,14 +10,19 @@ module: offer_filter_hold
 short_description: Keep Mesos agents filtered, by hostname, while their maintenance runs
 version_added: 1.0.0
 description:
-  - Keeps the agents named by O(hostname) filtered in the C(/allocator/filters) endpoint of the Offer Filtering
-    Allocator module while a maintenance runs. Meant to run in the background (C(async) with C(poll=0)) next to
-    the maintenance tasks, and to be released and awaited (M(ansible.builtin.async_status)) when they are done.
-  - Every O(interval) seconds it reads the agents and the filters of the leading master once (two requests) and
-    filters again every agent id of a held hostname that is registered but not filtered. A filter is lost when
-    the agent comes back under a new agent id (without its checkpointed state, as after many reboots), on build
-    C(0afdd8b) also when the agent disconnects and re-registers and on a leader failover. The new id is found
-    by hostname.
+  - Keeps the agents named by O(hostname) filtered while a maintenance runs, in the C(/allocator/filters) endpoint
+    of the Offer Filtering Allocator module (O(backend=allocator)), or deactivated with Mesos' own
+    C(DEACTIVATE_AGENT) (O(backend=native), Mesos 1.9 or later). Meant to run in the background (C(async) with
+    C(poll=0)) next to the maintenance tasks, and to be released and awaited (M(ansible.builtin.async_status))
+    when they are done.
+  - Every O(interval) seconds it reads the agents and the filters of the leading master once (two requests; one
+    C(GET_AGENTS) with O(backend=native)) and filters again every agent id of a held hostname that is registered
+    but not filtered. A filter is lost when the agent comes back under a new agent id (without its checkpointed
+    state, as after many reboots), on build C(0afdd8b) also when the agent disconnects and re-registers and on a
+    leader failover. The new id is found by hostname.
+  - With O(backend=native) a deactivation outlives failovers and re-registrations, but an agent that comes back
+    under a new id is a new, active agent; the hold deactivates it (C(DEACTIVATE_AGENT), never C(DRAIN_AGENT),
+    the new agent has no tasks of the old one).
   - The hold ends when O(release_file) no longer exists (the playbook removes it), or after O(timeout) seconds.
     It looks at least once, so a release that comes before the hold has started is not missed.
   - It never removes a filter. Restoring the agents is the job of M(mesos.maintenance.offer_filter) with
@@ -29,6 +34,7 @@ author:
   - mesos.maintenance maintainers (@mesos-maintenance)
 extends_documentation_fragment:
   - mesos.maintenance._mesos
+  - mesos.maintenance._backend
   - mesos.maintenance._attributes
   - mesos.maintenance._attributes.actiongroup_mesos
 attributes:
@@ -39,7 +45,8 @@ attributes:
   diff_mode:
     support: full
     details:
-      - The diff shows the filter list (agent id and hostname, one per line) at the first look and at the end.
+      - The diff shows the filter list (agent id and hostname, one per line) at the first look and at the end;
+        with O(backend=native) the deactivated agents.
   idempotent:
     support: full
     details:
@@ -254,7 +261,9 @@ errors:
   elements: str
   sample: ["GET http://m1:5050/master/state-summary: the master failed with HTTP 500: (empty body)"]
 actions:
-  description: What the module did (or would do in check mode), one line per agent filtered again.
+  description:
+    - What the module did (or would do in check mode), one line per agent filtered again (with
+      RV(backend=native), deactivated again).
   returned: success
   type: list
   elements: str
@@ -269,6 +278,13 @@ build:
   returned: success
   type: str
   sample: 0afdd8b
+backend:
+  description:
+    - Which backend ran, V(allocator) or V(native) (what O(backend=auto) chose); V(null) when the hold failed
+      before it could tell.
+  returned: always
+  type: str
+  sample: native
 requests:
   description: Number of HTTP requests the module sent.
   returned: always
@@ -279,11 +295,11 @@ requests:
 import os
 import time
 
-from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import ArgumentSpec
+from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import BACKEND_ARGSPEC, ArgumentSpec
+from ansible_collections.mesos.maintenance.plugins.module_utils._backends import select_backend
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
-    AgentIndex,
     InputError,
     filter_lines,
     validate_names,
@@ -304,6 +320,7 @@ class HoldManager(object):
         self.actions = []
         self.errors = []
         self.tracker = None
+        self.backend = None
         self.first_filters = None
         self.filters = None
         self.agents = []
@@ -341,22 +358,23 @@ class HoldManager(object):
         """Read the agents and the filters once; filter again what lost its filter."""
         client = self.client
         client.get_leader()
-        agents = AgentIndex(client.get_agents())
-        filters = client.get_filters()
+        if self.backend is None:
+            self.backend = select_backend(client, self.params['backend'])
+        backend = self.backend
+        snapshot = backend.read()
+        agents, filters = snapshot.agents, snapshot.filters
         if self.first_filters is None:
             self.first_filters = filters
-        filtered = set(f['agent_id'] for f in filters)
+        filtered = snapshot.filtered_ids
+        done, would = ('deactivated', 'would deactivate') if backend.name == 'native' else ('filtered', 'would filter')
         for item in self.tracker.plan(agents, filtered, client.leader):
             if client.check_mode:
-                self.actions.append('would filter again %s' % item.describe())
+                self.actions.append('%s again %s' % (would, item.describe()))
             else:
-                answer = client.add_filter(item.agent_id)
-                if not answer.has(item.agent_id):
-                    raise MesosError('POST /allocator/filters for %s answered 200 but the agent is not in the filter '
-                                     'list the master returned' % item.describe())
-                filters = answer.entries()
+                backend.filter(item.agent_id, item.hostname)
+                filters = backend.filters_after(filters)
                 filtered = set(f['agent_id'] for f in filters)
-                self.actions.append('filtered again %s' % item.describe())
+                self.actions.append('%s again %s' % (done, item.describe()))
             self.reasserted.append(dict(hostname=item.hostname, agent_id=item.agent_id,
                                         old_agent_id=item.old_agent_id, reason=item.reason,
                                         at=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), leader=client.leader))
@@ -411,7 +429,7 @@ class HoldManager(object):
         else:
             result['msg'] = 'every held agent stayed filtered'
         if self.client.module._diff:
-            url = '%s/allocator/filters' % self.client.leader
+            url = self.client.leader + self.backend.label
             result['diff'] = dict(before=filter_lines(self.first_filters), after=filter_lines(self.filters),
                                   before_header='%s (hold started)' % url, after_header='%s (hold ended)' % url)
         return result
@@ -419,7 +437,7 @@ class HoldManager(object):
     def common(self):
         return dict(reasserted=self.reasserted, errors=self.errors, looks=self.tracker.looks if self.tracker else 0,
                     held_for=round(time.monotonic() - self.started, 3), leader=self.client.leader,
-                    requests=self.client.request_count)
+                    requests=self.client.request_count, backend=self.backend.name if self.backend else None)
 
 
 def main():
@@ -428,7 +446,7 @@ def main():
         interval=dict(type='float', default=5.0),
         release_file=dict(type='path'),
         timeout=dict(type='float', default=3600.0),
-    ))
+    )).update_argspec(**BACKEND_ARGSPEC)
     client = MesosModuleClient(argspec)
     manager = HoldManager(client)
     try:

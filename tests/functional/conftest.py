@@ -184,12 +184,3 @@ def four_steps(run_tasks, task, verify_before, verify_after):
     verify_after()
     results.append(fourth)
     return results
-
-
-def wait_until(predicate, timeout=30.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")

@@ -7,10 +7,15 @@ test_agent_maintenance.py, test_playbooks.py, test_awx_runner.py and test_role_d
 `SimulatedSite` wraps a simulated cluster with its control port (so that a maintenance tasks file can
 "reboot" an agent through HTTP), writes an inventory of its agents, and runs the collection's
 playbooks against it with the `collect_results` callback of tests/functional/callback_plugins.
+
+A test parametrized over `build` with `BACKENDS` also runs against `NATIVE`: a Mesos 1.11.0 cluster
+without the allocator module, driven with `agent_maintenance_backend=native` (DEACTIVATE_AGENT and
+friends); there "filtered" means deactivated.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
@@ -28,6 +33,33 @@ HERE = Path(__file__).resolve().parent
 PLAYBOOKS = REPO / "playbooks"
 SIM_MAINTENANCE = HERE / "files" / "sim_maintenance.yml"
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+
+NATIVE = "native"
+# Both builds of the Offer Filtering Allocator module, and Mesos' own deactivation.
+BACKENDS = ["0afdd8b", "later", NATIVE]
+OPERATOR_PATH = "/master/api/v1"
+# The v1 operator calls that take an agent out of the offer cycle / put it back.
+NATIVE_FILTER_CALLS = ("DEACTIVATE_AGENT", "DRAIN_AGENT")
+NATIVE_UNFILTER_CALLS = ("REACTIVATE_AGENT",)
+
+
+def cluster_args(build, **kwargs):
+    """`Cluster` keyword arguments for a `build` of `BACKENDS`."""
+    if build == NATIVE:
+        return dict(kwargs, build=None, version="1.11.0")
+    return dict(kwargs, build=build)
+
+
+def operator_call(cluster, call_type, agent_id):
+    """A v1 operator call straight to the leader, as another operator would send it."""
+    body = {"type": call_type, call_type.lower(): {"agent_id": {"value": agent_id}}}
+    conn = http.client.HTTPConnection("127.0.0.1", int(cluster.leader_url.rsplit(":", 1)[1]), timeout=10)
+    try:
+        conn.request("POST", OPERATOR_PATH, json.dumps(body), {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        assert response.status == 200, (response.status, response.read())
+    finally:
+        conn.close()
 
 
 class Run:
@@ -99,6 +131,29 @@ class SimulatedSite:
         self.control_url = f"http://127.0.0.1:{self.control_server.port}"
         self.memory_file = tmp_path / "memory" / "held-agents.json"
         self.runs = 0
+        self.native = cluster.state.build is None
+        if self.native:
+            self._log_operator_calls()
+
+    def _log_operator_calls(self):
+        """Put each v1 operator call into the request log as ("CALL", "<type> <agent id>"): the log has the
+        path only, and every call, reads (GET_AGENTS) too, is a POST to the same path."""
+        cluster = self.cluster
+        log_request = cluster.log_request
+
+        def log(index, request):
+            log_request(index, request)
+            if request.method == "POST" and request.path == OPERATOR_PATH:
+                try:
+                    call = json.loads(request.body or b"{}")
+                except ValueError:
+                    return
+                call_type = str(call.get("type"))
+                agent = ((call.get(call_type.lower()) or {}).get("agent_id") or {}).get("value", "")
+                with cluster._log_lock:
+                    cluster.request_log.append((index, "CALL", f"{call_type} {agent}".strip()))
+
+        cluster.log_request = log
 
     def close(self):
         self.control_server.stop()
@@ -112,9 +167,39 @@ class SimulatedSite:
         assert len(ids) == 1, (hostname, ids)
         return ids[0]
 
+    def filtered_ids(self):
+        """The ids of the filtered agents: in the allocator module, or deactivated in the master (native)."""
+        if not self.native:
+            return self.cluster.filters()
+        with self.cluster.state.lock:
+            return {a.id for a in self.cluster.state.agents.values() if a.deactivated}
+
+    def drain_states(self):
+        with self.cluster.state.lock:
+            return {a.id: a.drain_info["state"] for a in self.cluster.state.agents.values() if a.drain_info}
+
     def filtered_hostnames(self):
         by_id = {a["id"]: a["hostname"] for a in self.cluster.agents}
-        return sorted((by_id.get(i, i) for i in self.cluster.filters()), key=_natural)
+        return sorted((by_id.get(i, i) for i in self.filtered_ids()), key=_natural)
+
+    def filter_as_someone_else(self, agent_id):
+        if self.native:
+            operator_call(self.cluster, "DEACTIVATE_AGENT", agent_id)
+        else:
+            self.cluster.add_filter(agent_id)
+
+    def changes(self):
+        """The requests since the last `reset_log` that filter or unfilter, in order, as ("filter" or
+        "unfilter", target): the allocator endpoint's URL, or the agent id of a v1 call."""
+        result = []
+        for _, method, target in list(self.cluster.request_log):
+            if self.native and method == "CALL":
+                call_type, _, agent = target.partition(" ")
+                if call_type in NATIVE_FILTER_CALLS + NATIVE_UNFILTER_CALLS:
+                    result.append(("filter" if call_type in NATIVE_FILTER_CALLS else "unfilter", agent))
+            elif not self.native and method in ("POST", "PUT", "DELETE"):
+                result.append(("unfilter" if method == "DELETE" else "filter", target))
+        return result
 
     def memory(self):
         if not self.memory_file.exists():
@@ -141,6 +226,8 @@ class SimulatedSite:
             "agent_maintenance_max_filtered": "50%",
             "sim_control": self.control_url,
         }
+        if self.native:
+            variables["agent_maintenance_backend"] = NATIVE
         variables.update(all_vars)
         data = {
             "all": {
@@ -219,15 +306,6 @@ class CapacityWatch:
             if len(unavailable) > self.max_unavailable:
                 self.max_unavailable = len(unavailable)
                 self.worst = unavailable
-
-
-def wait_until(predicate, timeout=30.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 def _natural(hostname):

@@ -9,14 +9,14 @@ import time
 
 import pytest
 import yaml
-from maintenance_helpers import SimulatedSite
+from maintenance_helpers import BACKENDS, NATIVE, SimulatedSite, cluster_args
 
 ROLE = "mesos.maintenance.agent_maintenance"
 
 
 @pytest.fixture
 def site(cluster_factory, build, tmp_path, collections_path):
-    cluster = cluster_factory(masters=3, agents=6, build=build, tasks=6, task_duration=0.5)
+    cluster = cluster_factory(**cluster_args(build, masters=3, agents=6, tasks=6, task_duration=0.5))
     site = SimulatedSite(cluster, tmp_path, collections_path)
     yield site
     site.close()
@@ -38,6 +38,7 @@ def entry(point, **variables):
     return task
 
 
+@pytest.mark.parametrize("build", BACKENDS)
 def test_drain_then_restore_a_play_batch(site):
     hosts = site.hostnames()[:2]
     drain = site.run(play(site, [entry("drain")], hosts=",".join(hosts)))
@@ -48,9 +49,11 @@ def test_drain_then_restore_a_play_batch(site):
     report = drain.messages("Report the drain per agent")[-1]
     assert len(report) == 2 and all("filter added by this run" in line for line in report), report
     assert all("0 active task(s) after waiting" in line for line in report), report
-    # one offer_filter call for the batch, on the controller: a single POST per agent, no per-host calls
-    posts = [r for r in site.cluster.request_log if r[1] == "POST"]
-    assert len(posts) == 2, posts
+    # one offer_filter call for the batch, on the controller: one change per agent, no per-host calls
+    assert len(site.changes()) == 2, site.changes()
+    assert drain.last("Filter the agents and wait until their tasks have ended")["backend"] == (
+        NATIVE if site.native else "allocator"
+    )
 
     restore = site.run(play(site, [entry("restore")], hosts=",".join(hosts)))
     assert restore.rc == 0, restore.output
@@ -113,9 +116,10 @@ def test_unregistered_agent_skipped_on_request(site):
     assert any("ghost.example.com: not registered" in line for line in run.messages("Report the drain per agent")[-1])
 
 
+@pytest.mark.parametrize("build", BACKENDS)
 def test_agent_filtered_by_someone_else_stays_filtered(site):
     mine, theirs = site.hostnames()[:2]
-    site.cluster.add_filter(site.agent_id(theirs))
+    site.filter_as_someone_else(site.agent_id(theirs))
     extra = {"agent_maintenance_agents": [mine, theirs]}
     drain = site.run(play(site, [entry("drain")], hosts="localhost"), extra_vars=extra)
     assert drain.rc == 0, drain.output
@@ -138,16 +142,27 @@ def test_agent_filtered_by_someone_else_stays_filtered(site):
     assert site.filtered_hostnames() == []
 
 
+@pytest.mark.parametrize("build", BACKENDS)
 def test_restore_refuses_an_agent_that_is_not_active(site):
+    """Mesos shows a deactivated agent as not active whether it is connected or not, so with the native
+    backend the agent that cannot be restored is one that is gone from the master."""
     hosts = site.hostnames()[:2]
     assert site.run(play(site, [entry("drain")], hosts=",".join(hosts))).rc == 0
-    site.cluster.disconnect_agent(site.agent_id(hosts[1]))
-    run = site.run(play(site, [entry("restore")], hosts=",".join(hosts), name="restore"))
+    kept = site.agent_id(hosts[0])
+    inventory = site.inventory()  # still lists the agent host that is removed below
+    if site.native:
+        site.cluster.remove_agent(site.agent_id(hosts[1]))
+    else:
+        site.cluster.disconnect_agent(site.agent_id(hosts[1]))
+    site.cluster.reset_log()
+    run = site.run(play(site, [entry("restore")], hosts=",".join(hosts), name="restore"), inventory=inventory)
     assert run.rc != 0
     msg = run.last("Refuse to restore agents that are not registered and active")["msg"]
-    assert hosts[1] in msg and "disconnected" in msg and "Nothing was unfiltered" in msg, msg
+    why = "not registered with the master" if site.native else "disconnected"
+    assert hosts[1] in msg and why in msg and "Nothing was unfiltered" in msg, msg
     assert site.held() == hosts
-    assert site.cluster.filters() >= {site.agent_id(hosts[0])}
+    assert kept in site.filtered_ids()
+    assert site.changes() == []
 
 
 def test_restore_waits_for_registration(site):
@@ -169,9 +184,11 @@ def test_restore_waits_for_registration(site):
     assert site.held() == []
 
 
+@pytest.mark.parametrize("build", BACKENDS)
 def test_hold_keeps_an_agent_back_under_a_new_id_filtered_until_the_restore(site):
     """The hold and hold_release entry points around a maintenance of the user's own: the agent that comes
-    back under a new id is filtered again by hostname before the maintenance ends, and restored after."""
+    back under a new id is filtered again by hostname before the maintenance ends, and restored after. With
+    the native backend the new id is a new, active agent that the hold deactivates."""
     hosts = site.hostnames()[:2]
     old_id = site.agent_id(hosts[0])
     maintenance = [
@@ -192,6 +209,19 @@ def test_hold_keeps_an_agent_back_under_a_new_id_filtered_until_the_restore(site
             "run_once": True,
             "delegate_to": "localhost",
         },
+        {
+            "name": "Read the agents during the maintenance",
+            "mesos.maintenance.offer_filter_info": {"hostname": hosts[0], "master_url": site.cluster.urls},
+            "register": "during",
+            "run_once": True,
+            "delegate_to": "localhost",
+        },
+        {
+            "name": "The new id is filtered during the maintenance",
+            "ansible.builtin.assert": {"that": ["during.agents | map(attribute='filtered') | list == [true]"]},
+            "run_once": True,
+            "delegate_to": "localhost",
+        },
     ]
     tasks = [entry("drain"), entry("hold"), *maintenance, entry("hold_release"), entry("restore")]
     site.cluster.reset_log()
@@ -199,14 +229,18 @@ def test_hold_keeps_an_agent_back_under_a_new_id_filtered_until_the_restore(site
     assert run.rc == 0, run.output
     new_id = site.agent_id(hosts[0])
     assert new_id != old_id
+    assert run.last("The new id is filtered during the maintenance")["_status"] == "ok", run.output
     report = run.messages("Report the hold")[-1]
     assert report[0].startswith(f"held {hosts[0]}, {hosts[1]} filtered during the maintenance"), report
-    assert any(f"filtered again {hosts[0]} ({new_id}, was {old_id}): new agent id" in line for line in report), report
-    log = [(method, target) for _, method, target in site.cluster.request_log if method in ("POST", "DELETE")]
-    # two POSTs of the drain, one of the hold (the new id), then the restore's DELETE of the new id
-    posts = [i for i, (method, _) in enumerate(log) if method == "POST"]
-    deletes_of_new = [i for i, (method, target) in enumerate(log) if method == "DELETE" and new_id in target]
-    assert len(posts) == 3 and deletes_of_new and posts[-1] < deletes_of_new[0], log
+    verb = "deactivated again" if site.native else "filtered again"
+    assert any(f"{verb} {hosts[0]} ({new_id}, was {old_id}): new agent id" in line for line in report), report
+    log = site.changes()
+    # two filters of the drain, one of the hold (the new id), then the restore's unfilter of the new id
+    filters = [i for i, (kind, _) in enumerate(log) if kind == "filter"]
+    unfilters_of_new = [i for i, (kind, target) in enumerate(log) if kind == "unfilter" and new_id in target]
+    assert len(filters) == 3 and unfilters_of_new and filters[-1] < unfilters_of_new[0], log
+    if site.native:
+        assert log[2] == ("filter", new_id), log
     assert site.filtered_hostnames() == []
     assert site.held() == []
 
@@ -239,6 +273,7 @@ def test_capacity_guard_refusal_changes_nothing(site):
     assert site.held() == []
 
 
+@pytest.mark.parametrize("build", BACKENDS)
 def test_check_mode_changes_nothing(site):
     hosts = site.hostnames()[:2]
     tasks = [entry("drain"), entry("hold"), entry("hold_release"), entry("restore")]
@@ -246,7 +281,64 @@ def test_check_mode_changes_nothing(site):
     assert run.rc == 0, run.output
     assert site.filtered_hostnames() == []
     assert site.memory() is None
-    assert not [r for r in site.cluster.request_log if r[1] in ("POST", "DELETE", "PUT")]
+    assert site.changes() == []
+    # ... and says what it would do
+    drain = run.last("Filter the agents and wait until their tasks have ended")
+    assert drain["changed"] and len(drain["added"]) == 2, drain
+    report = run.messages("Report the drain per agent")[-1]
+    assert all("check mode: the filter would be added" in line for line in report), report
+
+
+@pytest.mark.parametrize("build", [NATIVE])
+def test_native_drain_with_drain_agent_is_idempotent_and_restores(site):
+    """agent_maintenance_drain=true: DRAIN_AGENT, waited for until DRAINED (the simulator kills the tasks),
+    shown by the status; a second drain changes nothing; the restore reactivates."""
+    hosts = site.hostnames()[:2]
+    ids = [site.agent_id(h) for h in hosts]
+    extra = {"agent_maintenance_drain": "true", "agent_maintenance_drain_grace_period": "1.5"}
+    drain = site.run(play(site, [entry("drain")], hosts=",".join(hosts)), extra_vars=extra)
+    assert drain.rc == 0, drain.output
+    assert site.drain_states() == dict.fromkeys(ids, "DRAINED")
+    with site.cluster.state.lock:
+        configs = [site.cluster.state.agents[i].drain_info["config"] for i in ids]
+    assert configs == [{"max_grace_period": {"nanoseconds": 1_500_000_000}, "mark_gone": False}] * 2, configs
+    assert all(site.cluster.active_tasks(i) == 0 for i in ids)
+    assert all("; drain DRAINED" in line for line in drain.messages("Report the drain per agent")[-1])
+    assert [c for c in site.changes() if c[0] == "filter"] == [("filter", i) for i in ids]
+
+    site.cluster.reset_log()
+    again = site.run(play(site, [entry("drain")], hosts=",".join(hosts), name="again"), extra_vars=extra)
+    assert again.rc == 0, again.output
+    assert again.last("Filter the agents and wait until their tasks have ended")["changed"] is False
+    assert site.changes() == []
+    assert all("already filtered by this role" in line for line in again.messages("Report the drain per agent")[-1])
+
+    status = site.run(play(site, [entry("status")], hosts="localhost", name="status"))
+    assert status.rc == 0, status.output
+    table = status.messages("Show the status")[-1]
+    assert "backend: native" in table[0] and "build" not in table[0], table
+    assert "6 agents, 2 filtered, 0 disconnected" in table[1], table
+    rows = {line.split()[0]: line.split() for line in table[3:]}
+    assert [rows[h][2:4] for h in hosts] == [["DRAINED", "?"]] * 2, table
+
+    restore = site.run(play(site, [entry("restore")], hosts=",".join(hosts), name="restore"), extra_vars=extra)
+    assert restore.rc == 0, restore.output
+    assert site.filtered_ids() == set() and site.drain_states() == {}
+    assert site.held() == []
+
+
+@pytest.mark.parametrize("build", ["later"])
+def test_drain_options_are_refused_with_the_allocator_backend(site):
+    extra = {
+        "agent_maintenance_agents": site.hostnames()[:1],
+        "agent_maintenance_backend": "allocator",
+        "agent_maintenance_drain": True,
+    }
+    run = site.run(play(site, [entry("drain")], hosts="localhost"), extra_vars=extra)
+    assert run.rc != 0
+    msg = run.last("Check the inputs of agent_maintenance")["msg"]
+    assert "need agent_maintenance_backend=native" in msg, msg
+    assert site.filtered_hostnames() == []
 
 
 def test_bad_inputs_fail_before_anything_changes(site):

@@ -12,7 +12,9 @@ import json
 import time
 
 import pytest
-from conftest import assert_failed, assert_ok, four_steps, offer_filter, offer_filter_info, wait_until
+from conftest import assert_failed, assert_ok, four_steps, offer_filter, offer_filter_info
+
+from mesos_sim.waiting import wait_until
 
 
 @pytest.fixture

@@ -8,7 +8,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import assert_failed, assert_ok, four_steps, offer_filter, wait_until
+from conftest import assert_failed, assert_ok, four_steps, offer_filter
+
+from mesos_sim.waiting import wait_until
 
 # --- states, with the four-step assert ---------------------------------------------------------------------------
 

@@ -10,7 +10,16 @@ import socket
 import time
 
 import pytest
-from maintenance_helpers import SIM_MAINTENANCE, CapacityWatch, SimulatedSite, wait_until
+from maintenance_helpers import (
+    BACKENDS,
+    NATIVE,
+    SIM_MAINTENANCE,
+    CapacityWatch,
+    SimulatedSite,
+    cluster_args,
+)
+
+from mesos_sim.waiting import wait_until
 
 
 @pytest.fixture
@@ -19,7 +28,7 @@ def make_site(cluster_factory, tmp_path, collections_path):
 
     def make(**kwargs):
         kwargs.setdefault("masters", 3)
-        site = SimulatedSite(cluster_factory(**kwargs), tmp_path, collections_path)
+        site = SimulatedSite(cluster_factory(**cluster_args(kwargs.pop("build"), **kwargs)), tmp_path, collections_path)
         sites.append(site)
         return site
 
@@ -34,10 +43,15 @@ def rolling_vars(**extra):
     return variables
 
 
+@pytest.mark.parametrize("build", BACKENDS)
 def test_drain_and_restore_playbooks_with_survey_shaped_input(make_site, build):
     site = make_site(agents=6, build=build, tasks=6, task_duration=0.5)
     names = site.hostnames()[:2]
-    survey = {"mesos_maintenance_agents": "\n".join(names), "agent_maintenance_wait_timeout": "60"}
+    survey = {
+        "mesos_maintenance_agents": "\n".join(names),
+        "agent_maintenance_wait_timeout": "60",
+        "agent_maintenance_backend": NATIVE if site.native else "auto",
+    }
     drain = site.run("drain", survey)
     assert drain.rc == 0, drain.output
     assert site.filtered_hostnames() == names
@@ -80,8 +94,9 @@ def test_status_playbook(make_site):
     assert rows["agent-2.example.com"][3] == "NO"
 
 
-def test_rolling_check_mode_changes_nothing(make_site):
-    site = make_site(agents=8, build="later", tasks=8, task_duration=0.5)
+@pytest.mark.parametrize("build", ["later", NATIVE])
+def test_rolling_check_mode_changes_nothing(make_site, build):
+    site = make_site(agents=8, build=build, tasks=8, task_duration=0.5)
     run = site.run(
         "rolling_maintenance",
         rolling_vars(
@@ -92,12 +107,13 @@ def test_rolling_check_mode_changes_nothing(make_site):
     assert run.rc == 0, run.output
     assert site.filtered_hostnames() == []
     assert site.memory() is None
-    assert not [r for r in site.cluster.request_log if r[1] in ("POST", "DELETE", "PUT")]
+    assert site.changes() == []
     assert len(site.cluster.agents) == 8 and "agent-2.example.com" in site.hostnames()
     summary = run.summary
     assert summary[0].startswith("check mode, nothing changed: 3 batch(es)"), summary
 
 
+@pytest.mark.parametrize("build", BACKENDS)
 def test_failed_batch_stops_the_run_and_the_rerun_completes(make_site, build):
     site = make_site(agents=9, build=build, tasks=9, task_duration=0.3)
     variables = rolling_vars(
@@ -110,7 +126,7 @@ def test_failed_batch_stops_the_run_and_the_rerun_completes(make_site, build):
     assert site.held() == failed_batch
     assert site.memory()["rolling"]["done"] == ["agent-1.example.com", "agent-2.example.com", "agent-3.example.com"]
     # later batches untouched
-    touched = {target for _, method, target in site.cluster.request_log if method in ("POST", "DELETE")}
+    touched = {target for _, target in site.changes()}
     for host in ("agent-7.example.com", "agent-8.example.com", "agent-9.example.com"):
         assert not any(site.agent_id(host) in t for t in touched)
     summary = first.messages("Summary of the rolling maintenance")[-1]
@@ -129,10 +145,11 @@ def test_failed_batch_stops_the_run_and_the_rerun_completes(make_site, build):
         summary
     )
     # the re-run did not drain the agents the first run had finished
-    posted = " ".join(t for _, method, t in site.cluster.request_log if method == "POST")
+    posted = " ".join(target for kind, target in site.changes() if kind == "filter")
     assert site.agent_id("agent-1.example.com") not in posted
 
 
+@pytest.mark.parametrize("build", BACKENDS)
 def test_agent_back_under_a_new_id_is_kept_filtered_and_restored(make_site, build):
     """agent-2 comes back from its maintenance under a new id while agent-1, of the same batch, is still
     away: the hold finds agent-2 again by hostname and filters its new id while its maintenance step is still
@@ -150,9 +167,9 @@ def test_agent_back_under_a_new_id_is_kept_filtered_and_restored(make_site, buil
     wait_until(lambda: not any(a["active"] for a in site.cluster.agents if a["id"] == away), timeout=300)
     wait_until(lambda: site.agent_id("agent-2.example.com") != old_id, timeout=120)
     new_id = site.agent_id("agent-2.example.com")
-    wait_until(lambda: new_id in site.cluster.filters(), timeout=60)
+    wait_until(lambda: new_id in site.filtered_ids(), timeout=60)
     time.sleep(1)
-    assert new_id in site.cluster.filters()  # still filtered while agent-1 is away
+    assert new_id in site.filtered_ids()  # still filtered while agent-1 is away
     site.cluster.reregister_agent(away)
     run = pending()
     assert run.rc == 0, run.output
@@ -160,12 +177,10 @@ def test_agent_back_under_a_new_id_is_kept_filtered_and_restored(make_site, buil
     seen = run.messages("The agent is filtered during its maintenance")
     assert seen and seen[-1].startswith(f"agent-2.example.com {new_id} filtered at http://"), seen
     hold = run.messages("Report the hold")[-1]
-    assert any(f"filtered again agent-2.example.com ({new_id}, was {old_id}): new agent id" in line for line in hold), (
-        hold
-    )
-    log = [(m, t) for _, m, t in site.cluster.request_log]
-    removed = [i for i, (m, t) in enumerate(log) if m == "DELETE" and new_id in t]
-    assert removed, log
+    verb = "deactivated again" if site.native else "filtered again"
+    assert any(f"{verb} agent-2.example.com ({new_id}, was {old_id}): new agent id" in line for line in hold), hold
+    log = site.changes()
+    assert [i for i, (kind, target) in enumerate(log) if kind == "unfilter" and new_id in target], log
     assert site.filtered_hostnames() == []
     assert site.held() == []
     summary = run.summary
@@ -176,10 +191,13 @@ def test_agent_back_under_a_new_id_is_kept_filtered_and_restored(make_site, buil
     assert any("lost filter(s) put back" in line for line in summary), summary
 
 
-def test_hold_refilters_the_batch_after_a_leader_failover_during_its_maintenance(make_site):
-    """Build 0afdd8b keeps filters only in the leader's memory: the leader dies during the maintenance of
-    batch 1, the new leader knows no filter, and the hold filters the batch again before its step ends."""
-    site = make_site(agents=4, build="0afdd8b", tasks=4, task_duration=0.3, election_delay=0.5)
+@pytest.mark.parametrize("build", ["0afdd8b", NATIVE])
+def test_leader_failover_during_the_maintenance_of_a_batch(make_site, build):
+    """The leader dies during the maintenance of batch 1. Build 0afdd8b keeps filters only in the leader's
+    memory: the new leader knows no filter, and the hold filters the batch again before its step ends. Mesos
+    keeps a deactivation in its registry (native): the batch stays deactivated, the hold has nothing to put
+    back, and each agent is deactivated once."""
+    site = make_site(agents=4, build=build, tasks=4, task_duration=0.3, election_delay=0.5)
     first_leader = site.cluster.leader_url
     variables = rolling_vars(
         mesos_maintenance_agents="mesos_agents",
@@ -193,14 +211,20 @@ def test_hold_refilters_the_batch_after_a_leader_failover_during_its_maintenance
     assert new_leader != first_leader
     seen = run.messages("The agent is filtered during its maintenance")
     assert seen == [f"agent-1.example.com {site.agent_id('agent-1.example.com')} filtered at {new_leader}"], seen
-    hold = run.messages("Report the hold")[0]
-    for host in ("agent-1.example.com", "agent-2.example.com"):
-        assert any(f"filtered again {host} (" in line and line.endswith("leader changed") for line in hold), hold
-    assert site.cluster.filters() == set()
+    assert site.filtered_ids() == set()
     assert site.held() == []
+    hold = run.messages("Report the hold")[0]
     summary = run.summary
     assert summary[0] == "done: 2 batch(es), 4 agent(s) restored, 0 failed, 0 not started", summary
     assert any(line.startswith("leader failover during batch 1") for line in summary), summary
+    if site.native:
+        assert len(hold) == 1 and hold[0].startswith("held agent-1.example.com, agent-2.example.com"), hold
+        filters = [target for kind, target in site.changes() if kind == "filter"]
+        assert sorted(filters) == sorted(site.agent_id(h) for h in site.hostnames()), filters
+        assert any(line.startswith("leader: ") and line.endswith("; backend: native") for line in summary), summary
+        return
+    for host in ("agent-1.example.com", "agent-2.example.com"):
+        assert any(f"filtered again {host} (" in line and line.endswith("leader changed") for line in hold), hold
     assert any(
         "filtered again during the maintenance: agent-1.example.com (leader changed), agent-2.example.com "
         "(leader changed)" in line
@@ -240,9 +264,10 @@ def test_unreachable_host_fails_its_batch_with_a_summary_and_the_rerun_completes
     ), second.summary
 
 
-def test_agent_filtered_before_the_maintenance_stays_filtered(make_site):
-    site = make_site(agents=6, build="0afdd8b", tasks=6, task_duration=0.3)
-    site.cluster.add_filter(site.agent_id("agent-3.example.com"))
+@pytest.mark.parametrize("build", ["0afdd8b", NATIVE])
+def test_agent_filtered_before_the_maintenance_stays_filtered(make_site, build):
+    site = make_site(agents=6, build=build, tasks=6, task_duration=0.3)
+    site.filter_as_someone_else(site.agent_id("agent-3.example.com"))
     agents = ",".join(f"agent-{n}.example.com" for n in range(1, 5))
     variables = rolling_vars(mesos_maintenance_agents=agents, mesos_maintenance_serial="2")
     run = site.run("rolling_maintenance", variables)

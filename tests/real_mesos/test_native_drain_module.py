@@ -18,8 +18,9 @@ import pytest
 import yaml
 from functional.maintenance_helpers import ANSIBLE_PLAYBOOK, REPO, ansible_env
 
+from mesos_sim.waiting import wait_until
 from real_mesos.framework import SleepFramework
-from real_mesos.test_real_tasks import STUBBORN, agent_summary, messages, processes, v1_agent, wait_until
+from real_mesos.test_real_tasks import STUBBORN, agent_summary, messages, processes, v1_agent
 
 GRACE_SECONDS = 5
 # Longer than the drain's grace period: the drain's must win (the agent takes the shorter one).
@@ -63,7 +64,7 @@ def test_drain_honours_the_grace_period_then_absent_reactivates(real_mesos_facto
         [elsewhere] = framework.launch(seconds=623, agent_id=other)
         framework.wait_for_state([polite, stubborn, elsewhere], "TASK_RUNNING")
         # Once `sleep` runs, the stubborn task's shell has set its trap.
-        wait_until(lambda: all(processes(["sleep", str(s)]) for s in (621, 622, 623)), "the tasks' processes")
+        wait_until(lambda: all(processes(["sleep", str(s)]) for s in (621, 622, 623)), what="the tasks' processes")
 
         result = run_offer_filter(
             mesos,
@@ -104,7 +105,9 @@ def test_drain_honours_the_grace_period_then_absent_reactivates(real_mesos_facto
         # The agent passed the executors the drain's grace period, not the task's own 30 s nor 0 s.
         assert f"SIGTERM to the task's process group, SIGKILL in {GRACE_SECONDS} s" in mesos.log()
         assert "SIGKILL in 0 s" not in mesos.log()
-        wait_until(lambda: processes(["sleep", "621"]) == processes(["sleep", "622"]) == [], "end of the processes")
+        wait_until(
+            lambda: processes(["sleep", "621"]) == processes(["sleep", "622"]) == [], what="end of the processes"
+        )
 
         # Draining is per agent: the other agent's task runs on.
         assert framework.tasks[elsewhere].state == "TASK_RUNNING"

@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from mesos_sim.waiting import wait_until
 from real_mesos.framework import SleepFramework
 from real_mesos.harness import RealMesos
 
@@ -79,13 +80,6 @@ def processes(argv: list[str]) -> list[int]:
     return found
 
 
-def wait_until(condition, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
-        time.sleep(0.1)
-
-
 def messages(framework: SleepFramework, task_id: str) -> list[tuple]:
     return [(u["state"], u.get("reason"), u.get("message")) for u in framework.tasks[task_id].updates]
 
@@ -105,7 +99,7 @@ def test_sleep_tasks_run_then_finish_on_their_own(real_mesos):
             assert framework.tasks[task_id].states == ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"]
             assert messages(framework, task_id)[-1] == ("TASK_FINISHED", None, "Command exited with status 0")
             assert {u["source"] for u in framework.tasks[task_id].updates} == {"SOURCE_EXECUTOR"}
-        wait_until(lambda: framework_summary(real_mesos, framework.framework_id)["TASK_FINISHED"] == 2, "FINISHED")
+        wait_until(lambda: framework_summary(real_mesos, framework.framework_id)["TASK_FINISHED"] == 2, what="FINISHED")
         summary = framework_summary(real_mesos, framework.framework_id)
         assert summary["TASK_RUNNING"] == 0
         tasks = master_tasks(real_mesos, framework.framework_id)
@@ -117,7 +111,7 @@ def test_failing_command_is_task_failed(real_mesos):
         [task_id] = framework.launch(command="echo failing on purpose >&2; exit 3")
         framework.wait_for_state(task_id, "TASK_FAILED")
         assert messages(framework, task_id)[-1] == ("TASK_FAILED", None, "Command exited with status 3")
-        wait_until(lambda: framework_summary(real_mesos, framework.framework_id)["TASK_FAILED"] == 1, "FAILED")
+        wait_until(lambda: framework_summary(real_mesos, framework.framework_id)["TASK_FAILED"] == 1, what="FAILED")
 
 
 def test_kill_ends_the_task_and_its_process_within_its_kill_policy(real_mesos):
@@ -126,7 +120,7 @@ def test_kill_ends_the_task_and_its_process_within_its_kill_policy(real_mesos):
         [stubborn] = framework.launch(command=STUBBORN.format(seconds=608), grace_period=1)
         framework.wait_for_state([polite, stubborn], "TASK_RUNNING")
         # TASK_RUNNING comes once the command is forked; it may take a moment more to exec.
-        wait_until(lambda: processes(["sleep", "601"]) and processes(["sleep", "608"]), "the tasks' processes")
+        wait_until(lambda: processes(["sleep", "601"]) and processes(["sleep", "608"]), what="the tasks' processes")
         framework.kill(polite)
         framework.kill(stubborn)
         framework.wait_for_state([polite, stubborn], "TASK_KILLED")
@@ -136,7 +130,9 @@ def test_kill_ends_the_task_and_its_process_within_its_kill_policy(real_mesos):
         ]
         assert messages(framework, stubborn)[-1] == ("TASK_KILLED", None, "Command terminated with signal Killed")
         # The shell that ran the stubborn `sleep` is gone; the sleep, SIGKILLed with it, a moment later.
-        wait_until(lambda: processes(["sleep", "601"]) == processes(["sleep", "608"]) == [], "end of the processes")
+        wait_until(
+            lambda: processes(["sleep", "601"]) == processes(["sleep", "608"]) == [], what="end of the processes"
+        )
     # The executor took the task's kill policy (1 s), not its default of 3 s.
     assert "SIGTERM to the task's process group, SIGKILL in 1 s" in real_mesos.log()
 
@@ -146,11 +142,11 @@ def test_teardown_shuts_the_executors_down(real_mesos):
     try:
         ids = framework.launch(2, command=STUBBORN.format(seconds=602))
         framework.wait_for_state(ids, "TASK_RUNNING")
-        wait_until(lambda: len(processes(["sleep", "602"])) == 2, "the tasks' processes")
+        wait_until(lambda: len(processes(["sleep", "602"])) == 2, what="the tasks' processes")
     finally:
         framework.stop()
     # The agent sends SHUTDOWN; the executors SIGTERM, then SIGKILL what ignores it, and exit.
-    wait_until(lambda: processes(["sleep", "602"]) == [], "end of the tasks' processes")
+    wait_until(lambda: processes(["sleep", "602"]) == [], what="end of the tasks' processes")
     tasks = master_tasks(real_mesos, framework.framework_id)
     assert {t["state"] for t in tasks.values()} == {"TASK_KILLED"}
 
@@ -161,11 +157,11 @@ def test_stopping_the_cluster_ends_its_tasks(real_mesos_installation):
     try:
         ids = framework.launch(seconds=610) + framework.launch(command=STUBBORN.format(seconds=611))
         framework.wait_for_state(ids, "TASK_RUNNING")
-        wait_until(lambda: processes(["sleep", "610"]) and processes(["sleep", "611"]), "the tasks' processes")
+        wait_until(lambda: processes(["sleep", "610"]) and processes(["sleep", "611"]), what="the tasks' processes")
     finally:
         mesos.stop()  # no TEARDOWN first: the executors see their agent go and end their tasks
         framework.stop()
-    wait_until(lambda: processes(["sleep", "610"]) == processes(["sleep", "611"]) == [], "end of the processes")
+    wait_until(lambda: processes(["sleep", "610"]) == processes(["sleep", "611"]) == [], what="end of the processes")
 
 
 def test_drain_kills_the_tasks_after_the_grace_period_then_reactivate_brings_offers_back(real_mesos_factory):
@@ -177,7 +173,7 @@ def test_drain_kills_the_tasks_after_the_grace_period_then_reactivate_brings_off
         [elsewhere] = framework.launch(seconds=605, agent_id=other)
         framework.wait_for_state([polite, stubborn, elsewhere], "TASK_RUNNING")
         # Once `sleep` runs, the stubborn task's shell has set its trap.
-        wait_until(lambda: all(processes(["sleep", str(s)]) for s in (603, 604, 605)), "the tasks' processes")
+        wait_until(lambda: all(processes(["sleep", str(s)]) for s in (603, 604, 605)), what="the tasks' processes")
         assert agent_summary(mesos, drained)["TASK_RUNNING"] == 2
 
         # v1 DrainAgent.max_grace_period is a google.protobuf.Duration: {"seconds", "nanos"}.
@@ -203,8 +199,10 @@ def test_drain_kills_the_tasks_after_the_grace_period_then_reactivate_brings_off
             "REASON_AGENT_DRAINING",
             "Command terminated with signal Killed",
         )
-        wait_until(lambda: processes(["sleep", "603"]) == processes(["sleep", "604"]) == [], "end of the processes")
-        wait_until(lambda: v1_agent(mesos, drained)["drain_info"]["state"] == "DRAINED", "DRAINED")
+        wait_until(
+            lambda: processes(["sleep", "603"]) == processes(["sleep", "604"]) == [], what="end of the processes"
+        )
+        wait_until(lambda: v1_agent(mesos, drained)["drain_info"]["state"] == "DRAINED", what="DRAINED")
         assert agent_summary(mesos, drained)["TASK_RUNNING"] == 0
         assert agent_summary(mesos, drained)["TASK_KILLED"] == 2
         assert framework.tasks[elsewhere].state == "TASK_RUNNING"  # draining is per agent
@@ -238,7 +236,7 @@ def test_drain_grace_period_in_the_duration_info_form_is_read_as_zero(real_mesos
     with SleepFramework(mesos.url) as framework:
         [stubborn] = framework.launch(command=STUBBORN.format(seconds=609), grace_period=30)
         framework.wait_for_state(stubborn, "TASK_RUNNING")
-        wait_until(lambda: processes(["sleep", "609"]), "the task's process")
+        wait_until(lambda: processes(["sleep", "609"]), what="the task's process")
         drain = {"agent_id": {"value": agent_id}, "max_grace_period": {"nanoseconds": 30_000_000_000}}
         assert operator_call(mesos, {"type": "DRAIN_AGENT", "drain_agent": drain}) is None
         framework.wait_for_state(stubborn, "TASK_KILLED")
@@ -269,18 +267,18 @@ def test_run_script_starts_sleep_tasks_for_a_person(real_mesos_installation, tmp
         start_new_session=True,
     )
     try:
-        wait_until(lambda: state_file.exists() or process.poll() is not None, "state file", timeout=90)
+        wait_until(lambda: state_file.exists() or process.poll() is not None, what="state file", timeout=90)
         assert process.poll() is None, process.communicate()
         info = json.loads(state_file.read_text())
         assert len(info["tasks"]) == 3
         assert {t["state"] for t in info["tasks"]} == {"TASK_RUNNING"}
         assert {t["agent_id"] for t in info["tasks"]} == {a["id"] for a in info["agents"]}  # spread over both
-        wait_until(lambda: len(processes(["sleep", "607"])) == 3, "the tasks' processes")
+        wait_until(lambda: len(processes(["sleep", "607"])) == 3, what="the tasks' processes")
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         _, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
-    wait_until(lambda: processes(["sleep", "607"]) == [], "end of the tasks' processes")
+    wait_until(lambda: processes(["sleep", "607"]) == [], what="end of the tasks' processes")
 
 
 @pytest.mark.parametrize("flag", ["--rootfs=/srv/image", "--tty_slave_path=/dev/pts/9"])

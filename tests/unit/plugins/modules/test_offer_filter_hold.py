@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mesos.maintenance.plugins.module_utils._filters import AgentIndex
+from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
+    AgentIndex,
+    deactivated_entries,
+    native_slave,
+)
 from ansible_collections.mesos.maintenance.plugins.module_utils._hold import (
     MAX_ERRORS_KEPT,
     REASON_LEADER,
@@ -131,6 +135,14 @@ def test_input_errors_fail_before_any_request(args, fragment):
     assert result["requests"] == 0 and result["reasserted"] == [] and result["looks"] == 0
 
 
+def test_an_unknown_backend_is_refused_before_any_request():
+    kind, result = run(
+        offer_filter_hold, dict(hostname=["a1"], backend="maintenance", master_url=["http://127.0.0.1:9"])
+    )
+    assert kind is Fail
+    assert "value of backend must be one of: auto, allocator, native" in result["msg"], result
+
+
 @pytest.mark.parametrize("exists", [True, False])
 def test_a_first_look_that_fails_ends_the_hold_with_a_clear_error(tmp_path, exists):
     """The release file tells a waiting playbook that the hold failed; a file already removed is not created."""
@@ -145,4 +157,29 @@ def test_a_first_look_that_fails_ends_the_hold_with_a_clear_error(tmp_path, exis
     assert result["msg"].startswith("the hold could not start (its first look failed"), result
     assert "connection refused" in result["msg"], result
     assert result["looks"] == 0
+    assert result["backend"] is None  # the leader was never reached, so no backend was chosen
     assert (release.read_text() if exists else release.exists()) == ("failed\n" if exists else False)
+
+
+def native_look(*slaves):
+    """What the native backend plans from: the agents as GET_AGENTS lists them, and the deactivated ones."""
+    slaves = [
+        native_slave(dict(zip(("id", "hostname", "active", "deactivated"), slave, strict=True))) for slave in slaves
+    ]
+    return AgentIndex(slaves), {entry["agent_id"] for entry in deactivated_entries(slaves)}
+
+
+def test_native_a_deactivated_agent_is_held_and_its_new_id_is_a_new_active_agent():
+    """Mesos shows a deactivated agent as not active: it counts as held, not as away. The agent back under a
+    new id is registered, active and not deactivated: it is the one to deactivate again."""
+    tracker = HoldTracker(["a1", "a2"])
+    index, deactivated = native_look(("S1", "a1", False, True), ("S2", "a2", False, True))
+    assert plan(tracker, index, deactivated) == []
+    index, deactivated = native_look(("S7", "a1", True, False), ("S2", "a2", False, True))
+    assert plan(tracker, index, deactivated) == [("a1", "S7", "S1", REASON_NEW_ID)]
+    assert tracker.report(index, deactivated)[1] == {
+        "hostname": "a2",
+        "agent_ids": ["S2"],
+        "registered": True,
+        "filtered": True,
+    }
