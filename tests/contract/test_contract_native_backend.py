@@ -7,40 +7,21 @@ leaves the module's shared peer as it found it (every agent active)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 from contract_peers import PRINCIPAL, SECRET
+from functional.maintenance_helpers import ANSIBLE_PLAYBOOK, ansible_env, collections_dir
 
-REPO = Path(__file__).resolve().parents[2]
 DRAIN_AND_WAIT = {"backend": "native", "drain": True, "wait": True, "wait_sleep": 0.1, "wait_timeout": 30}
-ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 
 
 @pytest.fixture(scope="module")
 def run_module(tmp_path_factory):
     """`run_module(peer, module, check=False, **args)` -> the task's result (one ansible-playbook run)."""
     root = tmp_path_factory.mktemp("native-contract")
-    link = root / "collections" / "ansible_collections" / "mesos" / "maintenance"
-    link.parent.mkdir(parents=True)
-    link.symlink_to(REPO, target_is_directory=True)
-    env = dict(
-        os.environ,
-        ANSIBLE_COLLECTIONS_PATH=str(root / "collections"),
-        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-        # The functional tests' callback writes every task result to COLLECT_RESULTS_FILE.
-        ANSIBLE_STDOUT_CALLBACK="collect_results",
-        ANSIBLE_CALLBACK_PLUGINS=str(REPO / "tests" / "functional" / "callback_plugins"),
-        ANSIBLE_LOCALHOST_WARNING="false",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
-        ANSIBLE_LOCAL_TEMP=str(root / "tmp"),
-        ANSIBLE_HOME=str(root / "home"),
-    )
+    collections = collections_dir(root / "collections")
     counter = [0]
 
     def run(peer, module, check=False, **args):
@@ -53,9 +34,8 @@ def run_module(tmp_path_factory):
         playbook.write_text(yaml.safe_dump(play))
         command = [ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", str(playbook)] + (["--check"] if check else [])
         results = root / f"results-{counter[0]}.json"
-        done = subprocess.run(
-            command, env=dict(env, COLLECT_RESULTS_FILE=str(results)), capture_output=True, text=True, timeout=300
-        )
+        env = ansible_env(root, collections, results)
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
         assert results.exists(), done.stdout[-3000:] + done.stderr[-3000:]
         return json.loads(results.read_text())[-1]
 

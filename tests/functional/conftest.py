@@ -13,56 +13,19 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
-from maintenance_helpers import ansible_env
+from maintenance_helpers import ANSIBLE_PLAYBOOK, ansible_env, collections_dir, finish_run
 
-REPO = Path(__file__).resolve().parents[2]
-ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 OFFER_FILTER = "mesos.maintenance.offer_filter"
 OFFER_FILTER_INFO = "mesos.maintenance.offer_filter_info"
 
 
 @pytest.fixture(scope="session")
 def collections_path(tmp_path_factory):
-    root = tmp_path_factory.mktemp("collections")
-    link = root / "ansible_collections" / "mesos" / "maintenance"
-    link.parent.mkdir(parents=True)
-    link.symlink_to(REPO, target_is_directory=True)
-    return root
-
-
-class PlaybookRun:
-    """The outcome of one ansible-playbook run: exit code, output and the task results in order."""
-
-    def __init__(self, rc, results, stdout, stderr, elapsed):
-        self.rc = rc
-        self.results = results
-        self.stdout = stdout
-        self.stderr = stderr
-        self.elapsed = elapsed
-
-    def __getitem__(self, key):
-        if isinstance(key, int):
-            return self.results[key]
-        matches = [r for r in self.results if r["_task"] == key]
-        if not matches:
-            raise KeyError(f"no task named {key!r}; ran: {[r['_task'] for r in self.results]}\n{self.output}")
-        return matches[-1]
-
-    @property
-    def output(self):
-        return f"--- stdout\n{self.stdout[-4000:]}\n--- stderr\n{self.stderr[-4000:]}"
-
-    @property
-    def result(self):
-        """The result of the only (or last) task."""
-        assert self.results, f"no task result recorded\n{self.output}"
-        return self.results[-1]
+    return collections_dir(tmp_path_factory.mktemp("collections"))
 
 
 class PendingRun:
@@ -74,18 +37,12 @@ class PendingRun:
         self.started = started
 
     def wait(self, timeout=300):
-        stdout, stderr = self.proc.communicate(timeout=timeout)
-        return _collect(self.proc.returncode, self.results_file, stdout, stderr, time.monotonic() - self.started)
-
-
-def _collect(rc, results_file, stdout, stderr, elapsed):
-    results = json.loads(results_file.read_text()) if results_file.exists() else []
-    return PlaybookRun(rc, results, stdout, stderr, elapsed)
+        return finish_run(self.proc, self.results_file, self.started, timeout)
 
 
 @pytest.fixture
 def run_tasks(tmp_path, collections_path):
-    """Run tasks (dicts) in one play on localhost; returns a PlaybookRun (or PendingRun with background=True)."""
+    """Run tasks (dicts) in one play on localhost; returns a Run (or PendingRun with background=True)."""
     return make_runner(tmp_path, collections_path)
 
 

@@ -72,9 +72,24 @@ class Run:
         self.stderr = stderr
         self.elapsed = elapsed
 
+    def __getitem__(self, key):
+        """The result at index `key`, or of the last task called `key`."""
+        if isinstance(key, int):
+            return self.results[key]
+        matches = [r for r in self.results if r["_task"] == key]
+        if not matches:
+            raise KeyError(f"no task named {key!r}; ran: {[r['_task'] for r in self.results]}\n{self.output}")
+        return matches[-1]
+
     @property
     def output(self):
-        return f"--- stdout\n{self.stdout[-6000:]}\n--- stderr\n{self.stderr[-3000:]}"
+        return f"--- stdout\n{self.stdout[-6000:]}\n--- stderr\n{self.stderr[-4000:]}"
+
+    @property
+    def result(self):
+        """The result of the only (or last) task."""
+        assert self.results, f"no task result recorded\n{self.output}"
+        return self.results[-1]
 
     def tasks(self, name):
         """Results of the task called `name` (role tasks are named "<role> : <name>")."""
@@ -94,6 +109,22 @@ class Run:
         found = self.messages("Summary of the rolling maintenance")
         assert found, f"no summary\n{self.output}"
         return found[-1]
+
+
+def finish_run(proc, results_file, started, timeout):
+    """Wait for the ansible-playbook `proc` started at `started` (time.monotonic) and collect its Run."""
+    stdout, stderr = proc.communicate(timeout=timeout)
+    results = json.loads(results_file.read_text()) if results_file.exists() else []
+    return Run(proc.returncode, results, stdout, stderr, time.monotonic() - started)
+
+
+def collections_dir(root):
+    """Make `root` an ANSIBLE_COLLECTIONS_PATH whose mesos.maintenance is this repository (a symlink, so
+    that playbooks run the working tree's collection); returns `root`."""
+    link = root / "ansible_collections" / "mesos" / "maintenance"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(REPO, target_is_directory=True)
+    return root
 
 
 def ansible_env(tmp_path, collections_path, results_file, extra=None):
@@ -267,9 +298,7 @@ class SimulatedSite:
         )
 
         def finish():
-            stdout, stderr = proc.communicate(timeout=timeout)
-            results = json.loads(results_file.read_text()) if results_file.exists() else []
-            return Run(proc.returncode, results, stdout, stderr, time.monotonic() - started)
+            return finish_run(proc, results_file, started, timeout)
 
         return finish if background else finish()
 

@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 import yaml
-from functional.maintenance_helpers import ANSIBLE_PLAYBOOK, REPO, ansible_env
+from functional.maintenance_helpers import ANSIBLE_PLAYBOOK, ansible_env, collections_dir
 
 from mesos_sim.waiting import wait_until
 from real_mesos.framework import SleepFramework
@@ -31,9 +31,7 @@ TASK_GRACE_SECONDS = 30
 def run_offer_filter(tmp_path_factory):
     """`run_offer_filter(mesos, **args)` -> the result of one offer_filter task run by ansible-playbook."""
     root = tmp_path_factory.mktemp("native-drain")
-    link = root / "collections" / "ansible_collections" / "mesos" / "maintenance"
-    link.parent.mkdir(parents=True)
-    link.symlink_to(REPO, target_is_directory=True)
+    collections = collections_dir(root / "collections")
     runs = [0]
 
     def run(mesos, **args) -> dict:
@@ -42,7 +40,7 @@ def run_offer_filter(tmp_path_factory):
         playbook = root / f"play-{runs[0]}.yml"
         playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": [task]}]))
         results = root / f"results-{runs[0]}.json"
-        env = ansible_env(root, root / "collections", results)
+        env = ansible_env(root, collections, results)
         command = [ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", str(playbook)]
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
         assert results.exists(), done.stdout[-3000:] + done.stderr[-3000:]
