@@ -132,6 +132,11 @@ class AllocatorBackend(object):
     def is_filtered(self, snapshot, agent_id):
         return agent_id in snapshot.filtered_ids
 
+    @staticmethod
+    def is_unknown_agent(error):
+        """Whether a failed filter() says the master no longer knows the agent."""
+        return error.status == 400 and (error.body or '').startswith('No such agent')
+
     def remaining(self, slave):
         count = active_task_count(slave)
         return '%d active' % count if count else None
@@ -300,6 +305,11 @@ class NativeBackend(object):
             if entry['agent_id'] == agent_id:
                 return bool(entry.get('drain_state')) or not self.drain
         return False
+
+    @staticmethod
+    def is_unknown_agent(error):
+        """Whether a failed filter() says the master no longer knows the agent."""
+        return error.status == 400 and (error.body or '') == 'Unknown agent'
 
     def remaining(self, slave):
         count = active_task_count(slave)

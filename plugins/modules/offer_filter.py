@@ -537,7 +537,13 @@ class OfferFilterManager(object):
             self.follow_new_ids(tracked, agents)
             for aid in list(tracked):
                 if aid in agents.by_id and not backend.is_filtered(snapshot, aid):
-                    backend.filter(aid, tracked[aid])
+                    try:
+                        backend.filter(aid, tracked[aid])
+                    except MesosError as exc:
+                        if not backend.is_unknown_agent(exc):
+                            raise
+                        # It left after the poll (back under a new id, say): the next poll finds it by hostname.
+                        continue
                     self.reasserted += 1
                     self.actions.append('filter for %s had disappeared and was added again'
                                         % describe_agent(aid, tracked[aid]))

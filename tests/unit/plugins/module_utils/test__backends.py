@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.mesos.maintenance.plugins.module_utils._backends import NativeBackend, Snapshot, duration
+from ansible_collections.mesos.maintenance.plugins.module_utils._backends import (
+    AllocatorBackend,
+    NativeBackend,
+    Snapshot,
+    duration,
+)
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import AgentIndex
 
 ENTRIES = [
@@ -72,3 +78,21 @@ def test_filters_after_folds_in_the_changes_made():
 def test_duration_is_a_protobuf_duration(seconds, expected):
     # DRAIN_AGENT's max_grace_period: Mesos drops an unknown {"nanoseconds"} field and drains with 0 s.
     assert duration(seconds) == expected
+
+
+# The masters' answers when an agent is gone between offer_filter's poll and its re-assert (it came back under a
+# new id): the wait loop then finds it again by hostname instead of failing.
+@pytest.mark.parametrize(
+    "backend, status, body, unknown",
+    [
+        (AllocatorBackend, 400, "No such agent matching agentId==S1", True),
+        (AllocatorBackend, 400, "body requires 'agentId' and/or 'hostname' attributes", False),
+        (AllocatorBackend, 503, "No leader elected", False),
+        (NativeBackend, 400, "Unknown agent", True),
+        (NativeBackend, 400, "Failed to convert JSON into Call protobuf", False),
+        (NativeBackend, 500, "Unknown agent", False),
+    ],
+)
+def test_is_unknown_agent(backend, status, body, unknown):
+    error = MesosError("POST failed", method="POST", url="http://m1:5050", status=status, body=body)
+    assert backend.is_unknown_agent(error) is unknown
