@@ -898,6 +898,10 @@ def main(argv: list[str] | None = None, environ: dict[str, str] | None = None) -
         print(f"mesos {environ.get('MESOS_SIM_VERSION', '1.0.1')}")
         return 0
     standin = Standin(flags, environ)
+    # Before start(): the master answers HTTP from its threads as soon as it has started, and a service manager
+    # may stop it at once; a SIGTERM in between must still end it cleanly.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: standin.finish(0))
     try:
         build, module = standin.check()
         standin.start(build, module)
@@ -905,8 +909,6 @@ def main(argv: list[str] | None = None, environ: dict[str, str] | None = None) -
         print(exc.message, file=sys.stderr, flush=True)
         standin.stop()
         return exc.status
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: standin.finish(0))
     standin.stopping.wait()
     if standin.exit_message:
         print(standin.exit_message, file=sys.stderr, flush=True)
