@@ -304,8 +304,8 @@ class SimulatedSite:
 
 
 class CapacityWatch:
-    """Samples the simulator every few milliseconds: the most agents ever unavailable (filtered or
-    disconnected) at once, and the leaders seen."""
+    """Samples the simulator every few milliseconds: the most agents ever unavailable (filtered by the
+    allocator module, deactivated in the master, or disconnected) at once."""
 
     def __init__(self, cluster, interval=0.01):
         self.cluster = cluster
@@ -329,7 +329,7 @@ class CapacityWatch:
         while not self._stop.wait(self.interval):
             with state.lock:
                 unavailable = set(state.allocator.deactivated) | {
-                    a.id for a in state.agents.values() if not a.connected
+                    a.id for a in state.agents.values() if a.deactivated or not a.connected
                 }
             self.samples += 1
             if len(unavailable) > self.max_unavailable:
