@@ -11,7 +11,10 @@ its own, ACCEPTs offers with one LAUNCH per task it still has to place (optional
 DECLINEs the rest for a second, SUPPRESSes offers while it has nothing to place and REVIVEs when
 it has, and ACKNOWLEDGEs every status update that carries a uuid (the master keeps a terminal
 task until its update is acknowledged, and an agent cannot become DRAINED before that). It keeps
-every update and every offer it saw. TEARDOWN on `stop()` ends its tasks. The harness' own
+every update and every offer it saw. With `replace_killed=True` it launches a task again,
+anywhere, once it is reported TASK_KILLED (drained or killed), as the scheduler of a service
+would: the replacement's `replaces` names the task it stands in for. TEARDOWN on `stop()` ends
+its tasks. The harness' own
 framework in launcher.py is a different one: it suppresses offers for good.
 """
 
@@ -48,6 +51,7 @@ class Task:
     agent_id: str | None = None  # the agent it must run on, then the one it was launched on
     grace_period: float | None = None  # its kill policy, in seconds
     launched: bool = False
+    replaces: str | None = None  # with replace_killed: the killed task this one stands in for
     updates: list[dict] = field(default_factory=list)  # TaskStatus objects, oldest first
 
     @property
@@ -67,6 +71,7 @@ class SleepFramework:
         role: str = "*",
         auth: tuple[str, str] | None = None,
         user: str | None = None,
+        replace_killed: bool = False,
     ):
         self.master_url = master_url.rstrip("/")
         self.endpoint = f"{self.master_url}/master/api/v1/scheduler"
@@ -81,6 +86,7 @@ class SleepFramework:
         self.offers: list[dict] = []  # every offer received, with `received` (time.monotonic()) added
         self.errors: list[str] = []
         self.suppressed = False
+        self.replace_killed = replace_killed
         self._ids = itertools.count(1)
         self._lock = threading.Condition()
         self._response: requests.Response | None = None
@@ -294,13 +300,31 @@ class SleepFramework:
             info["kill_policy"] = {"grace_period": {"nanoseconds": int(task.grace_period * 1e9)}}
         return info
 
+    def replacement(self, task_id: str) -> str | None:
+        """The id of the task launched in place of `task_id` (replace_killed), if any."""
+        with self._lock:
+            return next((t.task_id for t in self.tasks.values() if t.replaces == task_id), None)
+
     def _on_update(self, status: dict):
         task_id = status["task_id"]["value"]
         with self._lock:
             task = self.tasks.get(task_id)
             if task is not None:
                 task.updates.append(status)
+            replace = (
+                self.replace_killed
+                and task is not None
+                and status["state"] == "TASK_KILLED"
+                and not any(t.replaces == task_id for t in self.tasks.values())  # an update may come twice
+            )
+            if replace:
+                new_id = f"{self.name}-{next(self._ids)}"
+                self.tasks[new_id] = Task(
+                    new_id, task.command, task.cpus, task.mem, grace_period=task.grace_period, replaces=task_id
+                )
             self._lock.notify_all()
+        if replace:
+            self.revive()
         if "uuid" in status:
             acknowledge = {"agent_id": status["agent_id"], "task_id": status["task_id"], "uuid": status["uuid"]}
             self._call("ACKNOWLEDGE", {"acknowledge": acknowledge})

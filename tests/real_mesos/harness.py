@@ -4,13 +4,19 @@
         mesos.url          # http://127.0.0.1:<port>
         mesos.agent_ids    # the registered agents' ids
 
+    with RealMesos(agents=4, agent_hostname_prefix="agent") as mesos:
+        mesos.agent_hostnames  # {agent id: hostname}, e.g. agent-1 ... agent-4, read from the master
+
 The cluster runs launcher.py under the cached Python 2.7 from install.py, in its own process
 group; `start()` returns once the master answers and every agent has registered. The attribute
 names follow the simulator's `Cluster` where they mean the same (`urls`, `leader_url`,
 `agents`, `agent_ids`, `credentials`), so a test can take either.
 
 Local mode has limits a test must know: one master (no standbys, no failover), no allocator
-module (`/allocator/filters` is 404), every agent has the master's hostname and port. The egg
+module (`/allocator/filters` is 404), every agent has the master's port and, unless
+`agent_hostname_prefix` is given, its hostname too: local mode loads every agent's flags from
+the one MESOS_* environment. A rolling maintenance maps inventory hosts to agents by hostname,
+so it needs `agent_hostname_prefix` (launcher.py hands each agent its own). The egg
 has none of Mesos' helper programs; the agents' launcher directory (MESOS_LAUNCHER_DIR) holds
 our stand-ins for the two a command task needs, `mesos-containerizer` (containerizer.py) and
 `mesos-executor` (executor.py), so tasks run (framework.py launches them). A caller's
@@ -70,6 +76,7 @@ class RealMesos:
         readonly_auth: bool = False,
         readwrite_auth: bool | None = None,
         hostname: str = "127.0.0.1",
+        agent_hostname_prefix: str | None = None,
         port: int | None = None,
         env: dict | None = None,
         startup_timeout: float = 60.0,
@@ -86,6 +93,7 @@ class RealMesos:
         self.readwrite_auth = bool(principal) if readwrite_auth is None else readwrite_auth
         self.readonly_auth = readonly_auth
         self.hostname = hostname
+        self.agent_hostname_prefix = agent_hostname_prefix
         self.port = port
         self.extra_env = dict(env or {})
         self.startup_timeout = startup_timeout
@@ -134,6 +142,8 @@ class RealMesos:
             "--hostname",
             self.hostname,
         ]
+        if self.agent_hostname_prefix:
+            args += ["--agent-hostname-prefix", self.agent_hostname_prefix]
         if self.credentials:
             path = os.path.join(self.tmp, "credentials.json")
             with open(path, "w", encoding="utf-8") as handle:
@@ -265,6 +275,12 @@ class RealMesos:
     @property
     def agent_ids(self) -> list[str]:
         return [a["id"] for a in self.agents]
+
+    @property
+    def agent_hostnames(self) -> dict[str, str]:
+        """{agent id: hostname} as the master has them (which agent got which name is the
+        master's registration order, not ours to assume)."""
+        return {a["id"]: a["hostname"] for a in self.agents}
 
     def describe(self) -> dict:
         return {

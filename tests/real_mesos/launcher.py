@@ -10,14 +10,21 @@ is needed to start it; ours registers and suppresses offers, so it never holds r
 Run by tests/real_mesos/harness.py with the harness' Python 2.7 (see setup.py). Arguments:
 
     launcher.py --lib-dir DIR --port PORT --work-dir DIR [--agents N] [--hostname H]
-                [--credentials FILE] [--readwrite-auth] [--readonly-auth]
+                [--agent-hostname-prefix P] [--credentials FILE] [--readwrite-auth] [--readonly-auth]
 
 Every other MESOS_* variable in the environment reaches the master and agents unchanged (the
 contract tests give MESOS_MODULES and friends to see mesos-master's own error texts).
 
 The process re-executes itself once with LD_LIBRARY_PATH pointing at --lib-dir (the OpenSSL
 1.0 pair and the libcurl shim), so the variable never leaks into a shell: the system's curl
-breaks with it. It runs until SIGTERM or SIGINT and exits 0 then; if the driver does not reach
+breaks with it.
+
+Hostnames. Local mode loads the master's and every agent's flags from the same MESOS_*
+environment, so by default all of them get --hostname H. A rolling maintenance maps inventory
+hosts to agents by hostname and needs one per agent: with --agent-hostname-prefix P the master
+keeps H and the agents get P-1 ... P-N (see HostnameServer).
+
+It runs until SIGTERM or SIGINT and exits 0 then; if the driver does not reach
 DRIVER_RUNNING it exits 1 at once (stop()/join() on an aborted driver hits a CHECK).
 """
 
@@ -25,8 +32,10 @@ from __future__ import print_function
 
 import argparse
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 
 REEXEC_MARK = "MESOS_MAINTENANCE_REAL_MESOS_REEXEC"
@@ -38,7 +47,10 @@ def parse_args(argv):
     parser.add_argument("--port", type=int, required=True, help="loopback port of the master (and agents)")
     parser.add_argument("--work-dir", required=True, help="work directory of the master and agents")
     parser.add_argument("--agents", type=int, default=1)
-    parser.add_argument("--hostname", default="127.0.0.1", help="the master's --hostname")
+    parser.add_argument("--hostname", default="127.0.0.1", help="the master's --hostname (and the agents')")
+    parser.add_argument(
+        "--agent-hostname-prefix", help="give the agents the hostnames PREFIX-1 ... PREFIX-N instead of --hostname"
+    )
     parser.add_argument("--credentials", help='JSON file: {"credentials": [{"principal": .., "secret": ..}]}')
     parser.add_argument("--readwrite-auth", action="store_true", help="--authenticate_http_readwrite")
     parser.add_argument("--readonly-auth", action="store_true", help="--authenticate_http_readonly")
@@ -65,7 +77,7 @@ def configure(args):
     env["LIBPROCESS_PORT"] = str(args.port)
     env["MESOS_IP"] = "127.0.0.1"
     env["MESOS_PORT"] = str(args.port)
-    env["MESOS_HOSTNAME"] = args.hostname
+    env["MESOS_HOSTNAME"] = args.hostname  # HostnameServer replaces it when the agents get their own
     env["MESOS_WORK_DIR"] = args.work_dir
     env["MESOS_NUM_SLAVES"] = str(args.agents)
     env["MESOS_LAUNCHER"] = "posix"
@@ -87,11 +99,86 @@ def configure(args):
         env["MESOS_AUTHENTICATE_HTTP_READONLY"] = "true"
 
 
+class HostnameServer:
+    """Hands out one --hostname per flags load: the master's first, then each agent's.
+
+    Local mode (src/local/local.cpp) loads master::Flags and then, in a loop, each agent's
+    slave::Flags from the same MESOS_* environment, one after the other on the thread that
+    calls driver.start(); nothing else loads a `hostname` flag. A flag value `file://PATH` is
+    read from PATH at load time (stout's flags::fetch, fopen + fread to EOF). So MESOS_HOSTNAME
+    names a symlink to a FIFO: each load opens it and blocks until a writer answers. The writer,
+    a child process (driver.start() holds the GIL, a thread could not run), opens the FIFO of
+    load n, which returns once that load has opened it, points the symlink at the FIFO of load
+    n+1, and only then writes the name and closes, so a load sees exactly one name and EOF. An
+    unexpected extra load finds no symlink and fails loudly instead of taking a wrong name.
+    """
+
+    def __init__(self, work_dir, names):
+        self.names = names
+        self.directory = tempfile.mkdtemp(prefix="hostnames-", dir=work_dir)
+        self.link = os.path.join(self.directory, "hostname")
+        self.fifos = [os.path.join(self.directory, "fifo-%d" % n) for n in range(len(names))]
+        for path in self.fifos:
+            os.mkfifo(path, 0o600)
+        self._point(self.fifos[0])
+        self.pid = None
+
+    def _point(self, target):
+        tmp = self.link + ".tmp"
+        os.symlink(target, tmp)
+        os.rename(tmp, self.link)  # atomic: a load sees the old FIFO or the new one
+
+    def start(self):
+        os.environ["MESOS_HOSTNAME"] = "file://" + self.link
+        self.pid = os.fork()
+        if self.pid == 0:  # the writer: it must end here, never return into main()
+            code = 1
+            try:
+                self._serve()
+                code = 0
+            except BaseException as exc:
+                print("real-mesos: the hostname writer failed: %r" % (exc,), file=sys.stderr)
+            finally:
+                os._exit(code)
+        return self
+
+    def _serve(self):
+        for n, name in enumerate(self.names):
+            fd = os.open(self.fifos[n], os.O_WRONLY)  # returns once load n has opened the FIFO
+            if n + 1 < len(self.fifos):
+                self._point(self.fifos[n + 1])
+            else:
+                os.unlink(self.link)
+            os.write(fd, name.encode("utf-8"))
+            os.close(fd)
+
+    def finish(self, timeout=5.0):
+        """After driver.start(), which returns once every flags load is done: the writer must have
+        handed out every name and ended. Returns what went wrong, or None."""
+        deadline = time.time() + timeout
+        pid, status = os.waitpid(self.pid, os.WNOHANG)
+        while not pid and time.time() < deadline:
+            time.sleep(0.01)
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        if not pid:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            taken = self.fifos.index(os.readlink(self.link)) if os.path.lexists(self.link) else len(self.names)
+            return "only %d of the hostnames %s were loaded" % (taken, ", ".join(self.names))
+        shutil.rmtree(self.directory, ignore_errors=True)
+        return None if status == 0 else "the hostname writer exited with status %d" % status
+
+
 def main(argv):
     args = parse_args(argv)
     if os.environ.get(REEXEC_MARK) != "1":
         reexec(args)  # does not return
     configure(args)
+    hostnames = None
+    if args.agent_hostname_prefix:
+        names = [args.hostname] + ["%s-%d" % (args.agent_hostname_prefix, n + 1) for n in range(args.agents)]
+        # Before anything of libmesos is loaded: the writer is a fork of this process.
+        hostnames = HostnameServer(args.work_dir, names).start()
 
     # pkg_resources first: it puts the egg's `mesos` namespace ahead of any other one.
     import pkg_resources  # noqa: F401
@@ -127,6 +214,14 @@ def main(argv):
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
 
     status = driver.start()
+    if hostnames is not None:
+        problem = hostnames.finish()
+        # What the executors inherit: a name, not the FIFO's path, gone now.
+        os.environ["MESOS_HOSTNAME"] = args.hostname
+        if problem:
+            print("real-mesos: %s" % problem, file=sys.stderr)
+            sys.stderr.flush()
+            os._exit(1)
     if status != mesos_pb2.DRIVER_RUNNING:
         # The driver tells the scheduler why on another thread: give it a moment to arrive.
         deadline = time.time() + 5

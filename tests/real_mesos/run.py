@@ -3,16 +3,21 @@ running until Ctrl-C (or SIGTERM). The first run installs it into the cache (abo
 
     .venv/bin/python tests/real_mesos/run.py [--agents 3] [--port 5050]
         [--principal ops --secret s3cret [--readonly-auth]] [--state-file FILE]
-        [--tasks N [--task-seconds 3600]]
+        [--tasks N [--task-seconds 3600] [--replace-killed]] [--agent-hostname-prefix agent]
 
 It prints one JSON object (masters, leader, version, agents) and then keeps running; with
 --state-file it also writes that object there. Point a playbook at the printed URL, e.g.
 `master_url: http://127.0.0.1:<port>`. Local mode: one master, every agent has the master's
-hostname and port (address agents by id), no allocator module (`/allocator/filters` is 404).
+port and, by default, its hostname (address agents by id), no allocator module
+(`/allocator/filters` is 404). With --agent-hostname-prefix agent the agents are agent-1 ...
+agent-N instead, for playbooks that name agents by hostname (the rolling maintenance); the
+printed `agents` say which id has which.
 
 With --tasks N a framework (framework.py) starts N `sleep` tasks, round robin over the agents,
 and the JSON is printed once they run, with `framework_id` and `tasks` (id, agent_id, state):
-something to drain. Tasks that end (drained, killed, or after --task-seconds) are not replaced.
+something to drain. Tasks that end (drained, killed, or after --task-seconds) are not replaced,
+unless --replace-killed: then a killed (drained) task is launched again, on any agent that has
+offers, as the scheduler of a service would.
 """
 
 from __future__ import annotations
@@ -40,8 +45,12 @@ def main(argv=None) -> int:
     parser.add_argument("--secret")
     parser.add_argument("--readonly-auth", action="store_true", help="also authenticate read-only endpoints")
     parser.add_argument("--state-file", help="also write the printed JSON to this file")
+    parser.add_argument(
+        "--agent-hostname-prefix", help="give the agents the hostnames PREFIX-1 ... PREFIX-N (default: the master's)"
+    )
     parser.add_argument("--tasks", type=int, default=0, help="start this many sleep tasks (default: none)")
     parser.add_argument("--task-seconds", type=float, default=3600, help="how long each task sleeps")
+    parser.add_argument("--replace-killed", action="store_true", help="launch a killed task again, anywhere")
     args = parser.parse_args(argv)
     if (args.principal is None) != (args.secret is None):
         parser.error("--principal and --secret go together")
@@ -55,6 +64,7 @@ def main(argv=None) -> int:
             secret=args.secret,
             readonly_auth=args.readonly_auth,
             port=args.port,
+            agent_hostname_prefix=args.agent_hostname_prefix,
         ).start()
     except Unavailable as exc:
         print(f"real-mesos: not available on this machine: {exc}", file=sys.stderr)
@@ -69,7 +79,9 @@ def main(argv=None) -> int:
     try:
         info = mesos.describe()
         if args.tasks:
-            framework = SleepFramework(mesos.url, name="mesos-maintenance-demo").start()
+            framework = SleepFramework(
+                mesos.url, name="mesos-maintenance-demo", replace_killed=args.replace_killed
+            ).start()
             # Round robin over the agents, so that each has tasks to drain.
             agents = mesos.agent_ids
             ids = [

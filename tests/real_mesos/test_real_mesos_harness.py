@@ -33,6 +33,33 @@ def test_cluster_has_its_agents(real_mesos):
     assert all(a["active"] for a in agents)
 
 
+def test_agents_share_the_masters_hostname_by_default(real_mesos):
+    assert set(real_mesos.agent_hostnames.values()) == {"127.0.0.1"}
+
+
+def test_agent_hostname_prefix_gives_each_agent_its_own_hostname(real_mesos_factory):
+    mesos = real_mesos_factory(agents=4, agent_hostname_prefix="agent")
+    hostnames = mesos.agent_hostnames
+    assert sorted(hostnames.values()) == ["agent-1", "agent-2", "agent-3", "agent-4"]
+    # Each is a registered, active agent in the master's registry (v1 GET_AGENTS), and the agent
+    # itself answers with that name (its own /slave(N)/state).
+    status, _, body = mesos.request("POST", "/master/api/v1", body={"type": "GET_AGENTS"})
+    assert status == 200
+    registered = {
+        a["agent_info"]["id"]["value"]: (a["agent_info"]["hostname"], a["active"])
+        for a in json.loads(body)["get_agents"]["agents"]
+    }
+    assert registered == {agent_id: (hostname, True) for agent_id, hostname in hostnames.items()}
+    for n in range(1, 5):
+        status, _, body = mesos.request("GET", f"/slave({n})/state")
+        assert status == 200
+        state = json.loads(body)
+        assert hostnames[state["id"]] == state["hostname"]
+    # The master keeps its own: /master/redirect must name a host that resolves.
+    status, headers, _ = mesos.request("GET", "/master/redirect")
+    assert (status, headers["Location"]) == (307, f"//127.0.0.1:{mesos.port}")
+
+
 def test_authentication(real_mesos_factory):
     mesos = real_mesos_factory(agents=1, principal="ops", secret="s3cret", readonly_auth=True)
     assert mesos.request("GET", "/master/state")[0] == 401
