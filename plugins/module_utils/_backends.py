@@ -80,6 +80,7 @@ class AllocatorBackend(object):
 
     name = 'allocator'
     label = FILTERS_PATH      # where the filters are, for diff headers
+    reads_task_counts = True  # read() is /master/state-summary, with each agent's task counts
     # What actions say: (done add, done remove, check-mode add, check-mode remove).
     verbs = ('added filter for', 'removed filter for', 'would add filter for', 'would remove filter for')
 
@@ -147,6 +148,7 @@ class NativeBackend(object):
 
     name = 'native'
     label = OPERATOR_PATH + ' (deactivated agents)'
+    reads_task_counts = False  # read() is GET_AGENTS; poll() reads the task counts from /master/state-summary
 
     def __init__(self, client, drain=False, drain_grace_period=None, mark_gone=False):
         self.client = client

@@ -524,8 +524,10 @@ class OfferFilterManager(object):
         client = self.client
         backend = self.backend
         tracked = dict((aid, targets.hostnames.get(aid)) for aid in targets.ids)
-        counts = dict((aid, active_task_count(agents.by_id.get(aid, {}))) for aid in tracked)
         if client.check_mode:
+            if not backend.reads_task_counts:
+                agents = backend.poll().agents
+            counts = dict((aid, active_task_count(agents.by_id.get(aid, {}))) for aid in tracked)
             return dict(active_tasks=counts, reasserted=0, waited=0.0), None
         start = time.monotonic()
         timeout = self.params['wait_timeout']
