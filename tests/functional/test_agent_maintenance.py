@@ -9,7 +9,7 @@ import time
 
 import pytest
 import yaml
-from maintenance_helpers import BACKENDS, NATIVE, SimulatedSite, cluster_args
+from maintenance_helpers import BACKENDS, NATIVE, SIM_MAINTENANCE, SimulatedSite, cluster_args
 
 ROLE = "mesos.maintenance.agent_maintenance"
 
@@ -29,6 +29,18 @@ def play(site, tasks, hosts="mesos_agents", serial=None, name="play"):
     path = site.tmp_path / f"{name}.yml"
     path.write_text(yaml.safe_dump([data], sort_keys=False))
     return path
+
+
+def rolling_one_batch(hosts, **variables):
+    """Extra variables of rolling_maintenance.yml: `hosts` in one batch, the maintenance driving the
+    simulator (files/sim_maintenance.yml), and a short wait for the agents to come back."""
+    return {
+        "mesos_maintenance_agents": hosts,
+        "mesos_maintenance_serial": str(len(hosts)),
+        "mesos_maintenance_tasks_file": str(SIM_MAINTENANCE),
+        "mesos_maintenance_registration_timeout": "1",
+        **variables,
+    }
 
 
 def entry(point, **variables):
@@ -327,17 +339,134 @@ def test_native_drain_with_drain_agent_is_idempotent_and_restores(site):
     assert site.held() == []
 
 
+@pytest.mark.parametrize("build", ["0afdd8b"])
+def test_a_held_agent_that_lost_its_filter_is_reported_as_filtered_again(site):
+    """On build 0afdd8b a re-registration loses the filter: a second drain adds it again and says so,
+    instead of reporting the agent as still filtered."""
+    host = site.hostnames()[0]
+    assert site.run(play(site, [entry("drain")], hosts=host)).rc == 0
+    agent = site.agent_id(host)
+    site.cluster.disconnect_agent(agent)
+    site.cluster.reregister_agent(agent)
+    assert site.filtered_hostnames() == []
+    again = site.run(play(site, [entry("drain")], hosts=host, name="again"))
+    assert again.rc == 0, again.output
+    assert site.filtered_hostnames() == [host]
+    assert site.held() == [host]
+    (line,) = again.messages("Report the drain per agent")[-1]
+    assert "filter added by this run (this role took it out earlier; it was no longer filtered)" in line, line
+
+
 @pytest.mark.parametrize("build", ["later"])
-def test_drain_options_are_refused_with_the_allocator_backend(site):
-    extra = {
-        "agent_maintenance_agents": site.hostnames()[:1],
-        "agent_maintenance_backend": "allocator",
-        "agent_maintenance_drain": True,
-    }
+def test_a_rescued_failed_drain_leaves_later_memory_writes_alone(site):
+    """A failed drain that the play rescues must not leave behind a value that later writes of the memory
+    file in the play would take instead of their own: the restore after it forgets what it restored."""
+    first, *others = site.hostnames()[:3]
+    tasks = [
+        entry("drain", agent_maintenance_agents=[first]),
+        {
+            "name": "Drain more than the guard allows",
+            "block": [entry("drain", agent_maintenance_agents=others, agent_maintenance_max_filtered="1")],
+            "rescue": [{"name": "Go on", "ansible.builtin.debug": {"msg": "refused"}}],
+        },
+        entry("restore", agent_maintenance_agents=[first]),
+    ]
+    run = site.run(play(site, tasks, hosts="localhost"))
+    assert run.rc == 0, run.output
+    assert run.last("Drain failed")["_status"] == "failed"
+    assert site.filtered_hostnames() == []
+    assert site.held() == []
+
+
+@pytest.mark.parametrize("build", ["later"])
+def test_a_hold_with_a_bad_interval_is_refused_at_once(site):
+    hosts = site.hostnames()[:1]
+    extra = {"agent_maintenance_hold_interval": 0, "agent_maintenance_drain_result": {"added": hosts, "held": []}}
+    tasks = [entry("hold"), {"name": "Maintain", "ansible.builtin.debug": {"msg": "maintained"}}]
+    run = site.run(play(site, tasks, hosts="localhost"), extra_vars=extra)
+    assert run.rc != 0
+    msg = run.last("Check the options of the hold")["msg"]
+    assert "agent_maintenance_hold_interval must be a number of seconds greater than 0" in msg, msg
+    assert not run.tasks("Keep the agents filtered while they are maintained")
+    assert not run.tasks("Maintain")
+
+
+@pytest.mark.parametrize("build", ["later"])
+def test_only_the_main_entry_point_reads_the_state(site):
+    host = site.hostnames()[0]
+    main = {"name": "main", "ansible.builtin.include_role": {"name": ROLE}}
+    extra = {"agent_maintenance_agents": [host], "agent_maintenance_state": "bogus"}
+    refused = site.run(play(site, [main], hosts="localhost"), extra_vars=extra)
+    assert refused.rc != 0
+    assert any("bogus" in str(r.get("msg")) for r in refused.results if r["_status"] == "failed"), refused.output
+    assert site.filtered_hostnames() == []
+    drained = site.run(play(site, [entry("drain")], hosts="localhost", name="drain"), extra_vars=extra)
+    assert drained.rc == 0, drained.output
+    assert site.filtered_hostnames() == [host]
+
+
+@pytest.mark.parametrize("build", ["later"])
+@pytest.mark.parametrize("step", ["drain", "restore"])
+def test_a_failing_drain_or_restore_fails_a_batch_of_several_hosts_with_a_summary(site, step):
+    """The role's failures come from tasks that run once per batch. Ansible fails every host of the batch
+    for such a task but rescues only the host that ran it (ansible/ansible#87308), so the role reports its
+    failures from every host: the rolling playbook's rescue then fails the batch and prints the summary."""
+    hosts = site.hostnames()[:2]
+    extra = rolling_one_batch(hosts)
+    if step == "drain":
+        site.cluster.launch_tasks(site.agent_id(hosts[1]), count=1, duration=600)
+        extra["agent_maintenance_wait_timeout"] = "1"
+        why = "timed out"
+    else:
+        extra["sim_disconnect"] = [hosts[1]]
+        why = "refusing to restore 1 agent(s)"
+    run = site.run("rolling_maintenance", extra)
+    assert run.rc != 0
+    assert run.last("Stop the rolling maintenance")["_status"] == "failed", run.output
+    summary = run.summary
+    assert summary[0].startswith("FAILED: 1 batch(es), 0 agent(s) restored, 2 failed"), summary
+    assert "failed in" in summary[1] and f"-- {step}: agent_maintenance: " in summary[1] and why in summary[1], summary
+    assert site.held() == hosts
+    assert site.filtered_hostnames() == hosts
+
+
+@pytest.mark.parametrize("build", ["later"])
+def test_rolling_summary_counts_an_agent_left_out_of_the_restore_as_not_restored(site):
+    """With agent_maintenance_unregistered=skip the restore of a batch leaves out an agent that is not
+    back: the summary must not count it as restored."""
+    hosts = site.hostnames()[:2]
+    extra = rolling_one_batch(hosts, agent_maintenance_unregistered="skip", sim_disconnect=[hosts[1]])
+    run = site.run("rolling_maintenance", extra)
+    assert run.rc == 0, run.output
+    summary = run.summary
+    assert summary[0].startswith("done: 1 batch(es), 1 agent(s) restored, 1 not restored"), summary
+    assert f"not restored: {hosts[1]}: registered as {site.agent_id(hosts[1])} but disconnected" in summary[1], summary
+    assert site.held() == [hosts[1]]
+
+
+@pytest.mark.parametrize(
+    "build, options, fragment",
+    [
+        (
+            "later",
+            {"agent_maintenance_backend": "allocator", "agent_maintenance_drain": True},
+            "need agent_maintenance_backend=native",
+        ),
+        (
+            NATIVE,
+            {"agent_maintenance_backend": NATIVE, "agent_maintenance_drain_grace_period": 2},
+            "apply to a drain only",
+        ),
+        (NATIVE, {"agent_maintenance_backend": NATIVE, "agent_maintenance_mark_gone": True}, "apply to a drain only"),
+    ],
+    ids=["drain-with-allocator", "grace-period-without-drain", "mark-gone-without-drain"],
+)
+def test_drain_options_out_of_place_are_refused_naming_the_role_variables(site, options, fragment):
+    extra = {"agent_maintenance_agents": site.hostnames()[:1], **options}
     run = site.run(play(site, [entry("drain")], hosts="localhost"), extra_vars=extra)
     assert run.rc != 0
     msg = run.last("Check the inputs of agent_maintenance")["msg"]
-    assert "need agent_maintenance_backend=native" in msg, msg
+    assert fragment in msg, msg
     assert site.filtered_hostnames() == []
 
 
