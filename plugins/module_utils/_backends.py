@@ -22,8 +22,11 @@ Both backends offer:
 ``plan(state, exclusive, targets, snapshot)``
     What to filter and unfilter (a ``Plan``).
 ``filter(agent_id, hostname)`` / ``unfilter(agent_id, hostname)``
-    Take one agent out / put it back; ``unfilter`` returns ``False`` when it was already back (someone else was
-    faster). Both raise ``MesosError`` with a message that says what to do.
+    Take one agent out / put it back; ``unfilter`` returns ``UNFILTERED``, ``ALREADY_BACK`` (someone else was
+    faster) or ``UNFILTERED_ANSWER_LOST``. Both raise ``MesosError`` with a message that says what to do. Taking
+    an agent out twice is accepted by both APIs, so a retried ``filter`` needs no such outcome.
+``answer_lost_note``
+    What an action adds for ``UNFILTERED_ANSWER_LOST``.
 ``filters_after(entries, gone)`` / ``predict(entries, plan, targets, agents)``
     The entries after the changes made since the last ``read``/``poll`` (resp. after a plan, for check mode).
 ``poll()``, ``is_filtered(snapshot, agent_id)``, ``remaining(slave)``
@@ -64,6 +67,13 @@ VERSION_PATH = '/version'
 # Options of offer_filter that only the native backend has.
 NATIVE_OPTIONS = ('drain', 'drain_grace_period', 'mark_gone')
 
+# What unfilter() found. The master answers "nothing to do" both when somebody else put the agent back first and
+# when the retry of a request whose answer was lost finds its own first attempt applied; only the client's record of
+# the lost answer tells them apart, and then the change is this run's.
+UNFILTERED = 'unfiltered'
+ALREADY_BACK = 'already back'
+UNFILTERED_ANSWER_LOST = 'unfiltered, answer lost'
+
 
 class Snapshot(object):
     def __init__(self, agents, filters):
@@ -83,6 +93,7 @@ class AllocatorBackend(object):
     reads_task_counts = True  # read() is /master/state-summary, with each agent's task counts
     # What actions say: (done add, done remove, check-mode add, check-mode remove).
     verbs = ('added filter for', 'removed filter for', 'would add filter for', 'would remove filter for')
+    answer_lost_note = 'the first answer was lost; the retry found the filter already removed'
 
     def __init__(self, client, filters=None):
         self.client = client
@@ -114,14 +125,14 @@ class AllocatorBackend(object):
         self._last = answer
 
     def unfilter(self, agent_id, hostname=None):
-        answer = self.client.remove_filter(agent_id)
+        answer, answer_lost = self.client.remove_filter(agent_id)
         if answer is None:
-            return False
+            return UNFILTERED_ANSWER_LOST if answer_lost else ALREADY_BACK
         if answer.has(agent_id):
             raise MesosError('DELETE %s for %s answered 200 but the agent is still in the filter list'
                              % (FILTERS_PATH, describe_agent(agent_id, hostname)))
         self._last = answer
-        return True
+        return UNFILTERED
 
     def filters_after(self, entries, gone=()):
         current = self._last.entries() if self._last is not None else entries
@@ -149,6 +160,7 @@ class NativeBackend(object):
     name = 'native'
     label = OPERATOR_PATH + ' (deactivated agents)'
     reads_task_counts = False  # read() is GET_AGENTS; poll() reads the task counts from /master/state-summary
+    answer_lost_note = 'the first answer was lost; the retry found it already reactivated'
 
     def __init__(self, client, drain=False, drain_grace_period=None, mark_gone=False):
         self.client = client
@@ -164,6 +176,13 @@ class NativeBackend(object):
     # --- the v1 operator API ---------------------------------------------------------------------------
     def call(self, call_type, agent_id=None, hostname=None, **fields):
         """POST one call; returns the 200 response or raises a ``MesosError`` naming the call and the agent."""
+        response = self.post(call_type, agent_id, **fields)
+        if response.status_code != 200:
+            raise self.call_error(response, call_type, describe_agent(agent_id, hostname) if agent_id else None)
+        return response
+
+    def post(self, call_type, agent_id=None, **fields):
+        """POST one call; returns the leader's answer, whatever its status."""
         body = {'type': call_type}
         if agent_id is not None:
             if not isinstance(agent_id, str) or not agent_id:
@@ -171,10 +190,7 @@ class NativeBackend(object):
             message = {'agent_id': {'value': agent_id}}
             message.update(fields)
             body[call_type.lower()] = message
-        response = self.client.leader_request('POST', OPERATOR_PATH, json_body=body)
-        if response.status_code != 200:
-            raise self.call_error(response, call_type, describe_agent(agent_id, hostname) if agent_id else None)
-        return response
+        return self.client.leader_request('POST', OPERATOR_PATH, json_body=body)
 
     def call_error(self, response, call_type, agent):
         url = self.client.leader + OPERATOR_PATH
@@ -273,17 +289,17 @@ class NativeBackend(object):
                                    'drain_state': DRAINING if self.drain else None}
 
     def unfilter(self, agent_id, hostname=None):
-        try:
-            self.call('REACTIVATE_AGENT', agent_id, hostname)
-        except MesosError as exc:
+        response = self.post('REACTIVATE_AGENT', agent_id)
+        if response.status_code == 200:
+            outcome = UNFILTERED
+        elif response.status_code == 400 and short_body(response.content) == 'Agent is not deactivated':
             # The leader answers this itself (a standby redirects): somebody reactivated it first, or a retry
             # after a lost answer found our own first call done.
-            if exc.status == 400 and short_body(exc.body) == 'Agent is not deactivated':
-                self._changed[agent_id] = None
-                return False
-            raise
+            outcome = UNFILTERED_ANSWER_LOST if response.answer_lost else ALREADY_BACK
+        else:
+            raise self.call_error(response, 'REACTIVATE_AGENT', describe_agent(agent_id, hostname))
         self._changed[agent_id] = None
-        return True
+        return outcome
 
     def filters_after(self, entries, gone=()):
         result = []

@@ -26,6 +26,9 @@ What it does, and what it trusts:
   is refused, so credentials and filters never travel in clear text after the user asked for TLS.
 * **Retries** are bounded: connection errors and 408/429/502/503/504 are retried (``Retry-After`` honoured up
   to a cap), never more than ``MAX_ATTEMPTS`` times per call and never past ``leader_timeout`` for leader loss.
+  A request that may have reached the master before its answer was lost (read timeout, connection closed, a
+  proxy's 502/504) may have been applied: the answer to its retry says so (``answer_lost``), so that "nothing to
+  do" is not taken for somebody else's doing.
 * **Errors** are ``MesosError`` with the method, URL, status and body, and a message that says what to do.
 """
 
@@ -67,6 +70,9 @@ BUILD_LATER = 'later'
 
 RETRY_STATUS = (408, 429, 502, 503, 504)
 REDIRECT_STATUS = (301, 302, 303, 307, 308)
+# A proxy's "the master did not answer (properly)": the master's own handlers do not send these, so the request
+# got past the proxy and the master may have applied it.
+GATEWAY_STATUS = (502, 504)
 MAX_ATTEMPTS = 5           # attempts per call for transient failures
 MAX_LEADER_CHANGES = 3     # 307s (leader moved) followed per call
 MAX_READ_TIMEOUTS = 2      # attempts per call when the master accepts the connection but does not answer
@@ -76,6 +82,10 @@ DISCOVERY_PAUSE = 0.5      # pause between two rounds over all masters
 
 class MesosUrlError(MesosError):
     pass
+
+
+class AnswerLostError(TransportError):
+    """No answer came, but the request may have reached the master, which may have acted on it."""
 
 
 def normalize_master_url(url):
@@ -168,6 +178,11 @@ def parse_retry_after(value, default, cap=RETRY_AFTER_CAP):
     return min(seconds, cap)
 
 
+DNS_MARKERS = ('name or service not known', 'nodename nor servname', 'temporary failure in name resolution',
+               'failed to resolve', 'nameresolutionerror', 'no address associated with hostname', 'getaddrinfo failed')
+REFUSED_MARKERS = ('connection refused', 'errno 111')
+
+
 def describe_exception(exc):
     """Classify a requests exception: (short text, transient?)."""
     text = str(exc)
@@ -185,12 +200,9 @@ def describe_exception(exc):
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return 'no answer within the timeout', True
     if isinstance(exc, requests.exceptions.ConnectionError):
-        dns_markers = ('name or service not known', 'nodename nor servname', 'temporary failure in name resolution',
-                       'failed to resolve', 'nameresolutionerror', 'no address associated with hostname',
-                       'getaddrinfo failed')
-        if any(marker in lowered for marker in dns_markers):
+        if any(marker in lowered for marker in DNS_MARKERS):
             return 'host name cannot be resolved (DNS)', False
-        if 'connection refused' in lowered or 'errno 111' in lowered:
+        if any(marker in lowered for marker in REFUSED_MARKERS):
             return 'connection refused (is mesos-master running and listening there?)', True
         if 'remotedisconnected' in lowered or 'connection aborted' in lowered or 'connection reset' in lowered:
             return 'connection closed by the master without an answer', True
@@ -202,6 +214,26 @@ def describe_exception(exc):
         # e.g. a client_cert/ca_path file that cannot be read
         return 'cannot set up the connection (%s)' % text, False
     return '%s: %s' % (type(exc).__name__, text), False
+
+
+def may_have_reached_master(exc):
+    """Whether the request behind a requests exception may have reached the master (which may then have acted on
+    it) although no answer came back: a read timeout, or a connection closed or reset after it was open.
+
+    Only a connection that was never made is sure to have carried nothing: refused, unresolvable host, connect
+    timeout, TLS handshake, or any other failure to establish it. A kept-alive connection that the master closed
+    just as the request went out looks like a lost answer too; the cost of that doubt is only a change reported
+    as ours that somebody else made in the same instant.
+    """
+    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
+        return False
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        lowered = str(exc).lower()
+        never_connected = DNS_MARKERS + REFUSED_MARKERS + ('failed to establish a new connection',)
+        return not any(marker in lowered for marker in never_connected)
+    return False
 
 
 def _last_reason(text, limit=200):
@@ -367,7 +399,8 @@ class MesosClientBase(object):
             shown = url if not params else '%s?%s' % (url, '&'.join('%s=%s' % kv for kv in sorted(params.items())))
             if 'timed out' in text or 'no answer' in text:
                 text = '%s (timeout=%ss)' % (text, self.timeout)
-            raise TransportError('%s %s: %s' % (method, shown, text), transient, method=method, url=shown)
+            error = AnswerLostError if may_have_reached_master(exc) else TransportError
+            raise error('%s %s: %s' % (method, shown, text), transient, method=method, url=shown)
 
     # --- leader discovery --------------------------------------------------------------------------------
     def discover_leader(self):
@@ -426,11 +459,15 @@ class MesosClientBase(object):
 
         Returns the response for any status that retrying cannot change (2xx, 4xx, ...). With
         ``wait_unavailable=False`` a 503 is returned at once instead of being retried until ``leader_timeout``.
+        The response's ``answer_lost`` is True when an earlier attempt of this call may have reached the master
+        and got no answer: the master may have applied it, so an answer such as "No filter exists" may describe
+        this call's own effect.
         """
         attempts = 0
         leader_changes = 0
         read_timeouts = 0
         unavailable_since = None
+        answer_lost = False
         while True:
             leader = self.get_leader()
             url = leader + path
@@ -440,6 +477,7 @@ class MesosClientBase(object):
             except TransportError as exc:
                 if not exc.transient or attempts >= MAX_ATTEMPTS:
                     raise
+                answer_lost = answer_lost or isinstance(exc, AnswerLostError)
                 if 'no answer' in exc.msg:
                     read_timeouts += 1
                     if read_timeouts >= MAX_READ_TIMEOUTS:
@@ -447,6 +485,7 @@ class MesosClientBase(object):
                 # The leader may have died: ask the configured masters again (bounded by leader_timeout).
                 self.leader = None
                 continue
+            response.answer_lost = answer_lost
             status = response.status_code
             if status in REDIRECT_STATUS:
                 if path == FILTERS_PATH:
@@ -473,6 +512,7 @@ class MesosClientBase(object):
                     continue
                 raise self.unavailable_error(method, url, response)
             if status in RETRY_STATUS and attempts < MAX_ATTEMPTS:
+                answer_lost = answer_lost or status in GATEWAY_STATUS
                 self._sleep(parse_retry_after(response.headers.get('Retry-After'), min(2 ** attempts * 0.25, 4)))
                 continue
             return response
@@ -579,13 +619,16 @@ class MesosClientBase(object):
     def remove_filter(self, agent_id):
         """DELETE the filter of one agent id.
 
-        Returns the master's answer as a ``FilterAnswer``, or ``None`` when the master says there was no
-        filter (404 ``No filter exists``), which happens when someone else removed it first.
+        Returns ``(answer, answer_lost)``: the master's answer as a ``FilterAnswer``, or ``None`` when the master
+        says there was no filter (404 ``No filter exists``). That happens when someone else removed it first, or,
+        when ``answer_lost`` is True, when an earlier attempt of this call removed it and its answer was lost.
         """
         if not isinstance(agent_id, str) or not agent_id:
             raise MesosError('refusing to send agent id %r: it must be a non-empty string' % (agent_id,))
+        answer_lost = False
         for attempt in (1, 2):
             response = self.leader_request('DELETE', FILTERS_PATH, params={'agentId': agent_id})
+            answer_lost = answer_lost or response.answer_lost
             url = '%s%s?agentId=%s' % (self.leader, FILTERS_PATH, agent_id)
             no_filter = (response.status_code == 404
                          and (short_body(response.content) or '').startswith('No filter exists'))
@@ -593,9 +636,9 @@ class MesosClientBase(object):
                 continue
             break
         if no_filter:
-            return None
+            return None, answer_lost
         self.check_status(response, 'DELETE', url)
-        return FilterAnswer(self, response, 'DELETE', url)
+        return FilterAnswer(self, response, 'DELETE', url), answer_lost
 
     def leader_moved(self):
         """Ask the configured masters for the leader again; True when it is no longer the one we talk to.

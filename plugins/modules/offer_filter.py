@@ -339,7 +339,12 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import 
     WAIT_ARGSPEC,
     agent_selection_argspec,
 )
-from ansible_collections.mesos.maintenance.plugins.module_utils._backends import NATIVE_OPTIONS, select_backend
+from ansible_collections.mesos.maintenance.plugins.module_utils._backends import (
+    ALREADY_BACK,
+    NATIVE_OPTIONS,
+    UNFILTERED_ANSWER_LOST,
+    select_backend,
+)
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
@@ -507,15 +512,20 @@ class OfferFilterManager(object):
         gone = set()
         for aid in plan.remove:
             host = agents.hostname(aid)
-            done = backend.unfilter(aid, host)
+            outcome = backend.unfilter(aid, host)
             self.pending.remove(aid)
-            if not done:
+            if outcome == ALREADY_BACK:
                 # Somebody put it back between our read and this request.
                 self.actions.append('filter for %s was already gone' % describe_agent(aid, host))
                 gone.add(aid)
                 continue
             self.removed.append(aid)
-            self.actions.append('%s %s' % (done_remove, describe_agent(aid, host)))
+            action = '%s %s' % (done_remove, describe_agent(aid, host))
+            if outcome == UNFILTERED_ANSWER_LOST:
+                # Our own first attempt did it; no answer lists it as removed, so leave it out of the filters returned.
+                action += ' (%s)' % backend.answer_lost_note
+                gone.add(aid)
+            self.actions.append(action)
         return backend.filters_after(before, gone)
 
     def wait(self, targets, agents):

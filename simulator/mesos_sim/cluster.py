@@ -20,7 +20,12 @@ from .waiting import wait_until
 
 @dataclass
 class Fault:
-    """An injected production failure on one endpoint path (of one master, or of all)."""
+    """An injected production failure on one endpoint path (of one master, or of all).
+
+    `status`, `latency` and `drop` act before the master sees the request. `drop_after` lets the
+    master process it and then closes the connection without an answer: the answer is lost (a
+    proxy or a network cut after the master acted), so the client cannot tell whether it was done.
+    """
 
     path: str
     status: int | None = None
@@ -29,6 +34,11 @@ class Fault:
     drop: bool = False
     count: int | None = None
     master: int | None = None
+    drop_after: bool = False
+
+    def __post_init__(self):
+        if self.drop_after and (self.drop or self.status is not None):
+            raise ValueError("drop_after lets the master answer, then loses the answer: not with drop or status")
 
     def apply(self) -> Response | None:
         if self.latency:
@@ -38,6 +48,12 @@ class Fault:
         if self.status is not None:
             return text_response(self.status, self.body or "")
         return None
+
+    def after(self, response: Response) -> Response:
+        """What the client gets of the master's own answer."""
+        if self.drop_after:
+            raise Drop()
+        return response
 
 
 class Faults:
@@ -264,8 +280,8 @@ class Cluster:
             self.state.store_filters()
 
     # --- faults and observation ---------------------------------------------------------
-    def inject(self, path, status=None, body=None, latency=0.0, drop=False, count=None, master=None):
-        self.faults.add(Fault(path, status, body, latency, drop, count, master))
+    def inject(self, path, status=None, body=None, latency=0.0, drop=False, count=None, master=None, drop_after=False):
+        self.faults.add(Fault(path, status, body, latency, drop, count, master, drop_after))
 
     def clear_faults(self):
         self.faults.clear()

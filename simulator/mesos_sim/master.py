@@ -100,7 +100,8 @@ class MasterApp:
         first = request.path.strip("/").split("/", 1)[0]
         if first not in PROCESSES:
             request.path = "/master" + (request.path if request.path != "/" else "")
-        return self.route(request)
+        response = self.route(request)
+        return fault.after(response) if fault is not None else response
 
     def route(self, request: Request) -> Response:
         path = request.path

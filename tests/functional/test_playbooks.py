@@ -232,6 +232,65 @@ def test_leader_failover_during_the_maintenance_of_a_batch(make_site, build):
     ), summary
 
 
+# Maintenance steps with a run_once task that fails the batch: the task fails every host of the batch, but
+# Ansible rescues, and gives ansible_failed_task/result to, the host that ran it only (ansible/ansible#87308).
+FIRMWARE_STEP = """
+- name: Fetch the firmware once for the batch
+  ansible.builtin.fail:
+    msg: the firmware server does not answer
+  run_once: true
+"""
+# From this step on the masters answer 500: the restore's first read, a run_once task of the role, fails.
+MASTERS_FAIL_STEP = """
+- name: The masters start failing
+  ansible.builtin.uri:
+    url: "{{ sim_control }}/inject"
+    method: POST
+    body_format: json
+    body: {path: /master/state-summary, status: 500, body: simulated master failure}
+  delegate_to: localhost
+  run_once: true
+"""
+
+
+@pytest.mark.parametrize(
+    "step, error",
+    [
+        (FIRMWARE_STEP, "Fetch the firmware once for the batch: the firmware server does not answer"),
+        (MASTERS_FAIL_STEP, "simulated master failure"),
+    ],
+    ids=["in-the-maintenance", "in-the-restore"],
+)
+def test_a_run_once_task_failing_fails_the_batch_with_a_summary_and_the_rerun_completes(
+    make_site, tmp_path, step, error
+):
+    """Every host of the batch must still reach the rescue: the batch is recorded as failed with both its
+    hosts, stays drained, the summary is printed, and the same command completes the run afterwards."""
+    site = make_site(agents=4, build="later", tasks=4, task_duration=0.3)
+    tasks_file = tmp_path / "step.yml"
+    tasks_file.write_text(step)
+    variables = rolling_vars(
+        mesos_maintenance_agents="mesos_agents",
+        mesos_maintenance_serial="2",
+        mesos_maintenance_tasks_file=str(tasks_file),
+    )
+    first = site.run("rolling_maintenance", variables)
+    site.cluster.clear_faults()
+    assert first.rc != 0
+    batch = ["agent-1.example.com", "agent-2.example.com"]
+    assert site.filtered_hostnames() == batch, first.output
+    assert site.held() == batch
+    summary = first.summary
+    assert summary[0].startswith("FAILED: 1 batch(es), 0 agent(s) restored, 2 failed, 2 not started"), summary
+    assert any(error in line for line in summary), summary
+    assert any("still drained" in line and "agent-1.example.com, agent-2.example.com" in line for line in summary)
+
+    second = site.run("rolling_maintenance", {**variables, "mesos_maintenance_tasks_file": str(SIM_MAINTENANCE)})
+    assert second.rc == 0, second.output
+    assert site.filtered_hostnames() == [] and site.held() == []
+    assert second.summary[0].startswith("done: 2 batch(es), 4 agent(s) restored, 0 failed"), second.summary
+
+
 def test_unreachable_host_fails_its_batch_with_a_summary_and_the_rerun_completes(make_site):
     site = make_site(agents=4, build="later", tasks=4, task_duration=0.3)
     with socket.socket() as probe:  # a port nothing listens on
@@ -246,7 +305,7 @@ def test_unreachable_host_fails_its_batch_with_a_summary_and_the_rerun_completes
     )
     assert first.rc != 0
     failed_batch = ["agent-3.example.com", "agent-4.example.com"]
-    assert site.filtered_hostnames() == failed_batch
+    assert site.filtered_hostnames() == failed_batch, first.output
     assert site.held() == failed_batch
     summary = first.summary
     assert summary[0] == "FAILED: 2 batch(es), 2 agent(s) restored, 2 failed, 0 not started", summary

@@ -139,8 +139,9 @@ def test_rolling_maintenance_drains_batch_by_batch_while_tasks_move(cluster, tmp
             wait_until(lambda r=replacement: r.agent_id is not None, what=f"a launch of {replacement.task_id}")
             assert replacement.agent_id != task.agent_id, (task, replacement)
         # The service is whole again: as many tasks running as at the start.
-        wait_until(
-            lambda: running_tasks(cluster, framework.framework_id) == len(originals),
-            timeout=60,
-            what=f"{len(originals)} tasks running again",
-        )
+        try:
+            wait_until(lambda: running_tasks(cluster, framework.framework_id) == len(originals), timeout=120)
+        except TimeoutError:
+            states = {t.task_id: (t.agent_id, t.states, t.replaces) for t in framework.tasks.values()}
+            summary = framework_summary(cluster, framework.framework_id)
+            raise AssertionError(f"not {len(originals)} tasks running again: {summary}; tasks: {states}") from None

@@ -195,6 +195,25 @@ def test_injected_status_latency_and_drops(cluster):
     assert requests.get(url).status_code == 200
 
 
+def test_drop_after_applies_the_request_then_loses_the_answer(cluster):
+    """A proxy or a network cut after the master acted: the change is made, the client hears nothing."""
+    url = cluster.leader_url + "/allocator/filters"
+    agent = cluster.agent_ids[0]
+    cluster.inject("/allocator/filters", drop_after=True, count=1)
+    with pytest.raises(requests.ConnectionError):
+        requests.post(url, json={"agentId": agent})
+    assert cluster.filters() == {agent}
+    cluster.inject("/allocator/filters", drop_after=True, count=1)
+    with pytest.raises(requests.ConnectionError):
+        requests.delete(url, params={"agentId": agent})
+    assert cluster.filters() == set()
+    # count=1 each: the retry is answered, and says there is nothing left to do
+    response = requests.delete(url, params={"agentId": agent})
+    assert (response.status_code, response.text) == (404, f"No filter exists for agent {agent}")
+    with pytest.raises(ValueError, match="not with drop or status"):
+        cluster.inject("/allocator/filters", drop_after=True, status=500)
+
+
 def test_fault_on_one_master_only(cluster):
     cluster.inject("/master/redirect", status=500, master=0)
     assert requests.get(cluster.urls[0] + "/master/redirect", allow_redirects=False).status_code == 500

@@ -5,15 +5,18 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+import requests
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import (
     BUILD_LATER,
     MesosClientBase,
     MesosUrlError,
+    may_have_reached_master,
     normalize_master_url,
     parse_retry_after,
     resolve_location,
@@ -97,11 +100,36 @@ def test_parse_retry_after(value, expected):
     assert parse_retry_after(value, 1.0) == expected
 
 
+@pytest.mark.parametrize(
+    "exc, reached",
+    [
+        (requests.exceptions.ReadTimeout("Read timed out. (read timeout=2)"), True),
+        (requests.exceptions.ConnectionError("('Connection aborted.', RemoteDisconnected('Remote end closed')"), True),
+        (requests.exceptions.ConnectionError("('Connection aborted.', ConnectionResetError(104, 'reset'))"), True),
+        (requests.exceptions.ConnectTimeout("Connection to m1 timed out. (connect timeout=2)"), False),
+        (
+            requests.exceptions.ConnectionError("Failed to establish a new connection: [Errno 113] No route to host"),
+            False,
+        ),
+        (requests.exceptions.ConnectionError("[Errno 111] Connection refused"), False),
+        (requests.exceptions.ConnectionError("Failed to resolve 'm9' ([Errno -2] Name or service not known)"), False),
+        (requests.exceptions.SSLError("certificate verify failed"), False),
+    ],
+)
+def test_may_have_reached_master(exc, reached):
+    """Only a connection that was never made is sure to have carried nothing."""
+    assert may_have_reached_master(exc) is reached
+
+
 # --- against a tiny local server -------------------------------------------------------------------------------------
+
+# In a route's list of answers: close the connection without answering, after the request was read in full.
+DROP = "drop"
 
 
 class FakeMaster:
-    """A local HTTP server answering from a table of (method, path) -> (status, headers, body)."""
+    """A local HTTP server answering from a table of (method, path) -> (status, headers, body), or -> a list of such
+    answers (or DROP) given in turn, the last one for good."""
 
     def __init__(self):
         self.routes = {}
@@ -116,7 +144,14 @@ class FakeMaster:
                 fake.seen.append(
                     (self.command, self.path, self.headers.get("Authorization"), self.headers.get("Content-Type"), body)
                 )
-                status, headers, payload = fake.routes.get((self.command, path), (404, {}, ""))
+                answer = fake.routes.get((self.command, path), (404, {}, ""))
+                if isinstance(answer, list):
+                    answer = answer.pop(0) if len(answer) > 1 else answer[0]
+                if answer == DROP:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                status, headers, payload = answer
                 if callable(payload):
                     payload = payload()
                 data = (
@@ -221,9 +256,50 @@ def test_delete_404_no_filter_means_absent(masters):
     fake.routes[("GET", "/master/redirect")] = (307, {"Location": "//SELF"}, "")
     fake.routes[("DELETE", "/allocator/filters")] = (404, {}, "No filter exists for agent a-S1")
     client = Client(dict(master_url=[fake.url]))
-    assert client.remove_filter("a-S1") is None
+    assert client.remove_filter("a-S1") == (None, False)
     # the DELETE, then one more /master/redirect to make sure the leader did not move
     assert [seen[1] for seen in fake.seen[-2:]] == ["/allocator/filters?agentId=a-S1", "/master/redirect"]
+
+
+NO_FILTER = (404, {}, "No filter exists for agent a-S1")
+
+
+@pytest.mark.parametrize(
+    "first, lost",
+    [
+        (DROP, True),  # the master may have removed it before the connection dropped
+        ((504, {}, "Gateway Timeout"), True),  # a proxy gave up waiting for the master
+        ((502, {}, "Bad Gateway"), True),
+        ((429, {}, "Too Many Requests"), False),  # refused: nothing was done
+        ((408, {}, "Request Timeout"), False),
+    ],
+)
+def test_a_retry_after_a_lost_answer_says_so(masters, first, lost):
+    """A "no filter" answer to a retried DELETE may be the first attempt's own doing."""
+    fake = masters()
+    fake.routes[("GET", "/master/redirect")] = (307, {"Location": "//SELF"}, "")
+    fake.routes[("DELETE", "/allocator/filters")] = [first, NO_FILTER]
+    client = Client(dict(master_url=[fake.url]))
+    assert client.remove_filter("a-S1") == (None, lost)
+    assert sum(1 for seen in fake.seen if seen[0] == "DELETE") == 2
+    # the next call starts afresh
+    assert client.remove_filter("a-S1") == (None, False)
+
+
+def test_a_refused_connection_sent_nothing(masters):
+    """The named leader refuses the connection (it died); the new one answers "no filter": somebody else's doing."""
+    fake = masters()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    fake.routes[("GET", "/master/redirect")] = [
+        (307, {"Location": "//127.0.0.1:%d" % dead_port}, ""),
+        (307, {"Location": "//SELF"}, ""),
+    ]
+    fake.routes[("DELETE", "/allocator/filters")] = NO_FILTER
+    client = Client(dict(master_url=[fake.url]))
+    assert client.remove_filter("a-S1") == (None, False)
+    assert client.leader == fake.url
 
 
 def test_module_not_loaded_is_named(masters):
