@@ -161,6 +161,7 @@ class SimulatedSite:
         self.control_server = control.serve(cluster)
         self.control_url = f"http://127.0.0.1:{self.control_server.port}"
         self.memory_file = tmp_path / "memory" / "held-agents.json"
+        self.hold_dir = tmp_path / "memory" / "held-agents.json.holds"  # the role's release files of its holds
         self.runs = 0
         self.native = cluster.state.build is None
         if self.native:
@@ -188,6 +189,11 @@ class SimulatedSite:
 
     def close(self):
         self.control_server.stop()
+        # A run that ended early (a failed or timed-out test) leaves its hold running for hours: it would go on
+        # filtering agent-N.example.com in whatever later simulated cluster gets its masters' ports. Removing
+        # the release file ends it.
+        for release_file in self.hold_dir.glob("hold-*"):
+            release_file.unlink()
 
     # --- the cluster -----------------------------------------------------------------------
     def hostnames(self):
@@ -300,6 +306,7 @@ class SimulatedSite:
         def finish():
             return finish_run(proc, results_file, started, timeout)
 
+        finish.proc = proc  # a test may kill the run, as an operator's Ctrl-C or a lost AWX node would
         return finish if background else finish()
 
 

@@ -291,6 +291,32 @@ def test_a_run_once_task_failing_fails_the_batch_with_a_summary_and_the_rerun_co
     assert second.summary[0].startswith("done: 2 batch(es), 4 agent(s) restored, 0 failed"), second.summary
 
 
+def test_the_rerun_ends_the_hold_that_a_killed_run_left_running(make_site, tmp_path):
+    """ansible-playbook killed during a maintenance step leaves its hold running in the background (for up to
+    agent_maintenance_hold_timeout). The re-run must end it: else it would filter the batch again right after
+    the re-run restored it, leaving agents out of service that the summary calls restored."""
+    site = make_site(agents=4, build="later", tasks=4, task_duration=0.3)
+    slow = tmp_path / "slow.yml"
+    slow.write_text("- name: A long maintenance\n  ansible.builtin.pause:\n    seconds: 600\n")
+    variables = rolling_vars(mesos_maintenance_agents="mesos_agents", mesos_maintenance_serial="2")
+    pending = site.run("rolling_maintenance", {**variables, "mesos_maintenance_tasks_file": str(slow)}, background=True)
+
+    def holding():
+        return any(f.read_text().startswith("holding") for f in site.hold_dir.glob("hold-*"))
+
+    wait_until(holding, timeout=120, what="the hold of batch 1 in force")
+    pending.proc.kill()
+    pending.proc.communicate()
+    assert site.filtered_hostnames() == ["agent-1.example.com", "agent-2.example.com"]
+
+    rerun = site.run("rolling_maintenance", variables)
+    assert rerun.rc == 0, rerun.output
+    assert rerun.summary[0].startswith("done: 2 batch(es), 4 agent(s) restored, 0 failed"), rerun.summary
+    time.sleep(2)  # ten times the hold interval: a hold still running would have filtered agent-1 again
+    assert site.filtered_hostnames() == []
+    assert list(site.hold_dir.glob("hold-*")) == []
+
+
 def test_unreachable_host_fails_its_batch_with_a_summary_and_the_rerun_completes(make_site):
     site = make_site(agents=4, build="later", tasks=4, task_duration=0.3)
     with socket.socket() as probe:  # a port nothing listens on
