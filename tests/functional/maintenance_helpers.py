@@ -161,7 +161,8 @@ class SimulatedSite:
         self.control_server = control.serve(cluster)
         self.control_url = f"http://127.0.0.1:{self.control_server.port}"
         self.memory_file = tmp_path / "memory" / "held-agents.json"
-        self.hold_dir = tmp_path / "memory" / "held-agents.json.holds"  # the role's release files of its holds
+        # Where the role keeps the release files of its holds (_agent_maintenance_hold_dir): beside the memory file.
+        self.hold_dir = self.memory_file.with_name(self.memory_file.name + ".holds")
         self.runs = 0
         self.native = cluster.state.build is None
         if self.native:
