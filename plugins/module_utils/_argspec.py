@@ -98,3 +98,28 @@ def agent_selection_argspec():
         agent_id=dict(type='list', elements='str', aliases=['agent_ids']),
         hostname=dict(type='list', elements='str', aliases=['hostnames']),
     ))
+
+
+def engine_argspec():
+    """What every step of the maintenance engine takes (fragment ``mesos.maintenance._engine``): the agents, the
+    run that acts, and its ledger."""
+    return ArgumentSpec(
+        argument_spec=dict(
+            hostname=dict(type='list', elements='str', required=True, aliases=['hostnames']),
+            run_id=dict(type='str', required=True),
+            ledger_file=dict(type='path'),
+            ledger_zookeeper=dict(type='str', no_log=True),
+            ledger_timeout=dict(type='float', default=60.0),
+            progress_interval=dict(type='float', default=10.0),
+            resume_wait=dict(type='bool', default=False),
+        ),
+        mutually_exclusive=[('ledger_file', 'ledger_zookeeper')],
+        required_one_of=[('ledger_file', 'ledger_zookeeper')],
+    ).update_argspec(**BACKEND_ARGSPEC)
+
+
+# Documented in the ``mesos.maintenance._engine`` fragment, section HOLD.
+HOLD_ARGSPEC = dict(
+    hold_interval=dict(type='float', default=5.0),
+    hold_timeout=dict(type='float', default=7200.0),
+)

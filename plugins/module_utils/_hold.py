@@ -15,6 +15,8 @@ previous look saw, so that every re-filter can be told apart.
 
 from __future__ import annotations
 
+import time
+
 REASON_NEW_ID = 'new agent id'
 REASON_LEADER = 'leader changed'
 REASON_LOST = 'filter lost'
@@ -102,3 +104,29 @@ def keep_errors(errors, message):
     if len(errors) > MAX_ERRORS_KEPT:
         del errors[1]
     return errors
+
+
+def look_once(client, backend, tracker, check_mode, reasserted, actions, hostnames=None):
+    """Read the agents and the filters once and filter again what lost its filter, appending to ``reasserted``
+    (dicts) and ``actions`` (text). ``hostnames`` narrows the look to those still held. Returns the filter entries
+    before and after the look, and the held hostnames' report."""
+    snapshot = backend.read()
+    agents, filters = snapshot.agents, snapshot.filters
+    before = filters
+    filtered = snapshot.filtered_ids
+    done, would = ('deactivated', 'would deactivate') if backend.name == 'native' else ('filtered', 'would filter')
+    for item in tracker.plan(agents, filtered, client.leader):
+        if hostnames is not None and item.hostname not in hostnames:
+            continue
+        if check_mode:
+            actions.append('%s again %s' % (would, item.describe()))
+        else:
+            backend.filter(item.agent_id, item.hostname)
+            filters = backend.filters_after(filters)
+            filtered = set(f['agent_id'] for f in filters)
+            actions.append('%s again %s' % (done, item.describe()))
+        reasserted.append(dict(hostname=item.hostname, agent_id=item.agent_id, old_agent_id=item.old_agent_id,
+                               reason=item.reason, at=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
+                               leader=client.leader))
+    tracker.seen(agents, client.leader)
+    return before, filters, tracker.report(agents, filtered)

@@ -304,7 +304,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._filters import 
     filter_lines,
     validate_names,
 )
-from ansible_collections.mesos.maintenance.plugins.module_utils._hold import HoldTracker, keep_errors
+from ansible_collections.mesos.maintenance.plugins.module_utils._hold import HoldTracker, keep_errors, look_once
 
 # How often the release file is looked at between two looks at the master: a release should end the hold
 # at once, while a look costs two requests to the leader.
@@ -360,27 +360,11 @@ class HoldManager(object):
         client.get_leader()
         if self.backend is None:
             self.backend = select_backend(client, self.params['backend'])
-        backend = self.backend
-        snapshot = backend.read()
-        agents, filters = snapshot.agents, snapshot.filters
+        before, filters, self.agents = look_once(client, self.backend, self.tracker, client.check_mode,
+                                                 self.reasserted, self.actions)
         if self.first_filters is None:
-            self.first_filters = filters
-        filtered = snapshot.filtered_ids
-        done, would = ('deactivated', 'would deactivate') if backend.name == 'native' else ('filtered', 'would filter')
-        for item in self.tracker.plan(agents, filtered, client.leader):
-            if client.check_mode:
-                self.actions.append('%s again %s' % (would, item.describe()))
-            else:
-                backend.filter(item.agent_id, item.hostname)
-                filters = backend.filters_after(filters)
-                filtered = set(f['agent_id'] for f in filters)
-                self.actions.append('%s again %s' % (done, item.describe()))
-            self.reasserted.append(dict(hostname=item.hostname, agent_id=item.agent_id,
-                                        old_agent_id=item.old_agent_id, reason=item.reason,
-                                        at=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), leader=client.leader))
-        self.tracker.seen(agents, client.leader)
+            self.first_filters = before
         self.filters = filters
-        self.agents = self.tracker.report(agents, filtered)
 
     def pause(self, deadline):
         """Sleep until the next look; True when the hold was released meanwhile."""

@@ -202,70 +202,16 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import 
     BACKEND_ARGSPEC,
     agent_selection_argspec,
 )
-from ansible_collections.mesos.maintenance.plugins.module_utils._backends import select_backend
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
-from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
-    AgentIndex,
-    InputError,
-    agent_report,
-    deactivated_entries,
-    native_agent_report,
-    validate_names,
-)
-
-
-def read_cluster(client):
-    params = client.module.params
-    agent_ids = validate_names(params['agent_id'], 'agent_id')
-    hostnames = validate_names(params['hostname'], 'hostname')
-    client.get_leader()
-    backend = select_backend(client, params['backend'])
-    if backend.name == 'native':
-        slaves = backend.summary()
-        filters = deactivated_entries(slaves)
-    else:
-        filters = backend.current_filters()
-        slaves = client.get_agents()
-        client.probe_build()
-    filtered_ids = set(f['agent_id'] for f in filters)
-    missing = []
-    if agent_ids or hostnames:
-        index = AgentIndex(slaves)
-        wanted = set()
-        for aid in agent_ids:
-            if aid in index.by_id:
-                wanted.add(aid)
-            else:
-                missing.append(aid)
-        for host in hostnames:
-            ids = index.ids_by_hostname.get(host)
-            if ids:
-                wanted.update(ids)
-            else:
-                missing.append(host)
-        slaves = [s for s in slaves if s.get('id') in wanted]
-    slaves = [s for s in slaves if isinstance(s, dict) and 'id' in s]
-    if backend.name == 'native':
-        agents = [native_agent_report(s) for s in slaves]
-    else:
-        agents = [agent_report(s, filtered_ids) for s in slaves]
-    return dict(
-        changed=False,
-        leader=client.leader,
-        build=client.build,
-        backend=backend.name,
-        filters=filters,
-        agents=agents,
-        exists=not missing,
-        missing=missing,
-    )
+from ansible_collections.mesos.maintenance.plugins.module_utils._filters import InputError
+from ansible_collections.mesos.maintenance.plugins.module_utils._info import read_cluster
 
 
 def main():
     client = MesosModuleClient(agent_selection_argspec().update_argspec(**BACKEND_ARGSPEC))
     try:
-        result = read_cluster(client)
+        result = read_cluster(client, client.module.params)
     except InputError as exc:
         client.fail(str(exc), requests=client.request_count)
     except MesosError as exc:

@@ -1,0 +1,626 @@
+# Copyright (c) mesos.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""The maintenance engine: drain, hold and restore of a batch of agents, by hostname, with the ledger.
+
+Each step reads the master once, decides under the ledger's lock, changes what it decided, and records it in the
+same transaction; the waits (tasks ending, agents coming back) run outside the lock, one slice at a time, so that
+the action plugin in front of the module can tell the operator what it waits for between slices.
+
+A hostname is the unit: the agent registered under it may change its id (a wiped work directory), and the ledger
+records hostnames. With several ids under one hostname (a stale disconnected one and a new one), all are acted on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import select
+import socket
+import time
+
+from ansible_collections.mesos.maintenance.plugins.module_utils._backends import (
+    ALREADY_BACK,
+    NATIVE_OPTIONS,
+    UNFILTERED_ANSWER_LOST,
+    select_backend,
+)
+from ansible_collections.mesos.maintenance.plugins.module_utils._client import STATE_SUMMARY_PATH, MesosClientBase
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
+from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
+    InputError,
+    Plan,
+    active_task_count,
+    check_max_filtered,
+    describe_agent,
+    parse_max_filtered,
+    validate_names,
+)
+from ansible_collections.mesos.maintenance.plugins.module_utils._hold import HoldTracker, keep_errors, look_once
+from ansible_collections.mesos.maintenance.plugins.module_utils._ledger import (
+    FileStore,
+    Ledger,
+    LedgerError,
+    ZooKeeperStore,
+)
+
+# What a drain found for each hostname.
+NEW = 'new'              # nobody kept it out: this run filters it and owns it
+OURS = 'ours'            # this run took it out before (a resumed run, a second drain)
+SHARED = 'shared'        # another run keeps it out too: this run becomes a second owner
+EXTERNAL = 'external'    # filtered by someone outside mesos.maintenance: left as it is, never owned
+SKIPPED = 'skipped'      # not registered with the master, unregistered=skip
+
+OUTCOME_TEXT = {
+    NEW: 'taken out by this run',
+    OURS: 'already taken out by this run (an earlier attempt), kept',
+    SHARED: 'already taken out by another run (%s), now also by this one',
+    EXTERNAL: 'already filtered by someone else: left as it is, the restore will not unfilter it',
+    SKIPPED: 'not registered with the master, skipped',
+}
+
+
+class StepError(MesosError):
+    """A step that failed after deciding: ``result`` says what was done before it failed."""
+
+
+def hostnames_of(params):
+    names = validate_names(params['hostname'], 'hostname')
+    if not names:
+        raise InputError('hostname is empty: name the agents (by the hostname they registered with)')
+    return names
+
+
+def backend_for(client, params):
+    native = dict((option, params.get(option)) for option in NATIVE_OPTIONS if option in params)
+    native = dict((k, v) for k, v in native.items() if v not in (None, False))
+    backend = select_backend(client, params['backend'], native)
+    if backend.name == 'allocator' and native:
+        raise InputError('%s: only with backend=native (Mesos\' own draining, 1.9+), but the leading master at %s '
+                         'runs the Offer Filtering Allocator module, which cannot drain; leave them out and let the '
+                         'wait wait for the tasks to end; nothing was changed' % (', '.join(native), client.leader))
+    return backend
+
+
+def frameworks_by_agent(client):
+    """{agent id: [framework names]} from one /master/state-summary read (for progress lines)."""
+    try:
+        body = client.get_json(STATE_SUMMARY_PATH)
+    except MesosError:
+        return {}
+    result = {}
+    for framework in (body.get('frameworks') or []) if isinstance(body, dict) else []:
+        if not isinstance(framework, dict):
+            continue
+        for agent_id in framework.get('slave_ids') or []:
+            result.setdefault(agent_id, []).append(str(framework.get('name') or framework.get('id')))
+    return result
+
+
+class Step(object):
+    """What every step shares: the client, the backend, the ledger, the run, the report."""
+
+    def __init__(self, client, ledger, params, check_mode=False, clock=time.monotonic, sleep=time.sleep):
+        self.client = client
+        self.ledger = ledger
+        self.params = params
+        self.check_mode = check_mode
+        self.run = params['run_id']
+        self.backend = None
+        self.lines = []
+        self.actions = []
+        self.changed = False
+        self._clock = clock
+        self._sleep = sleep
+
+    def tx(self):
+        """A ledger transaction; in check mode nothing it changes is written."""
+        return self.ledger.transaction(dry_run=self.check_mode)
+
+    def connect(self):
+        self.client.get_leader()
+        if self.backend is None:
+            self.backend = backend_for(self.client, self.params)
+        return self.backend
+
+    def ids_by_hostname(self, snapshot, hostnames):
+        return dict((host, list(snapshot.agents.ids_by_hostname.get(host) or [])) for host in hostnames)
+
+    def common(self):
+        return dict(leader=self.client.leader, build=self.client.build,
+                    backend=self.backend.name if self.backend else None, requests=self.client.request_count,
+                    run_id=self.run, ledger=self.ledger.description, actions=self.actions, lines=self.lines)
+
+    def refilter(self, snapshot, hostnames):
+        """Filter again the ids of ``hostnames`` that lost their filter; returns how many."""
+        count = 0
+        filtered = snapshot.filtered_ids
+        for host in hostnames:
+            for agent_id in snapshot.agents.ids_by_hostname.get(host) or []:
+                if agent_id in filtered or not snapshot.agents.is_active(agent_id):
+                    continue
+                try:
+                    self.backend.filter(agent_id, host)
+                except MesosError as exc:
+                    if not self.backend.is_unknown_agent(exc):
+                        raise
+                    continue  # gone since the read: the next read finds it by hostname
+                count += 1
+                self.changed = True
+                self.actions.append('filter for %s had disappeared and was put back' % describe_agent(agent_id, host))
+        return count
+
+
+class Drain(Step):
+    """Guard, ledger, filter (one transaction), then wait until the tasks have ended (in slices)."""
+
+    def run_step(self):
+        params = self.params
+        hostnames = hostnames_of(params)
+        max_filtered = parse_max_filtered(params.get('max_filtered'))
+        self.connect()
+        snapshot = self.backend.read()
+        ids = self.ids_by_hostname(snapshot, hostnames)
+        missing = [host for host in hostnames if not ids[host]]
+        if missing and params['unregistered'] == 'fail':
+            raise InputError('not registered with the master at %s: %s. Nothing was changed. Check the names (they '
+                             'are the hostnames the agents registered with), or set unregistered=skip to leave such '
+                             'agents out' % (self.client.leader, ', '.join(missing)))
+        present = [host for host in hostnames if ids[host]]
+        with self.tx() as state:
+            outcomes = self.classify(state, snapshot, present)
+            mine = [host for host in present if outcomes[host] != EXTERNAL]
+            plan = Plan()
+            plan.add = [agent_id for host in mine for agent_id in ids[host]
+                        if agent_id not in snapshot.filtered_ids and snapshot.agents.is_active(agent_id)]
+            error = check_max_filtered(max_filtered, params.get('max_filtered'), plan, snapshot.filters,
+                                       snapshot.agents)
+            if error:
+                raise InputError(error.replace(', '.join(plan.add), ', '.join(
+                    describe_agent(a, snapshot.agents.hostname(a)) for a in plan.add), 1))
+            others = dict((host, state.others(self.run, host)) for host in mine)
+            added = []
+            failure = None
+            if not self.check_mode:
+                for host in mine:
+                    state.take(self.run, host, ids[host][0], reason=params.get('reason') or 'drain')
+                try:
+                    for agent_id in plan.add:
+                        self.backend.filter(agent_id, snapshot.agents.hostname(agent_id))
+                        added.append(agent_id)
+                except MesosError as exc:
+                    failure = exc
+                    self.forget_unfiltered(state, snapshot, mine, outcomes, ids, added)
+        self.changed = bool(plan.add)
+        agents = []
+        for host in hostnames:
+            outcome = SKIPPED if host in missing else outcomes[host]
+            text = OUTCOME_TEXT[outcome]
+            if outcome == SHARED:
+                text = text % ', '.join('%s, %s ago' % (o['run'], o['age']) for o in others[host])
+            agents.append(dict(hostname=host, agent_ids=ids.get(host) or [], outcome=outcome,
+                               others=others.get(host, []), text=text))
+        self.agents = agents
+        self.added = added if not self.check_mode else list(plan.add)
+        self.mine = mine
+        self.ids = ids
+        if failure is not None:
+            failure.msg = ('draining %s failed: %s. Filtered before the failure (they stay filtered and recorded): %s'
+                           % (', '.join(mine), failure.msg, ', '.join(added) or 'none'))
+            raise failure
+        return dict(agents=agents, added=self.added, hostnames=mine)
+
+    def classify(self, state, snapshot, hostnames):
+        outcomes = {}
+        filtered = snapshot.filtered_ids
+        for host in hostnames:
+            if state.is_ours(self.run, host):
+                outcomes[host] = OURS
+            elif state.held_by_us(host):
+                outcomes[host] = SHARED
+            elif any(agent_id in filtered and snapshot.agents.is_active(agent_id)
+                     for agent_id in snapshot.agents.ids_by_hostname.get(host) or []):
+                outcomes[host] = EXTERNAL
+            else:
+                outcomes[host] = NEW
+        return outcomes
+
+    def forget_unfiltered(self, state, snapshot, mine, outcomes, ids, added):
+        """A filter that failed: the hostnames this run took for the first time and did not filter are released,
+        so that the ledger never claims what was not done."""
+        for host in mine:
+            if outcomes[host] == NEW and not any(agent_id in added for agent_id in ids[host]):
+                state.release(self.run, host)
+
+    def wait_slice(self, hostnames, deadline, slice_end):
+        """Poll until the hostnames' agents are done, the deadline (fail) or the end of the slice (pending)."""
+        backend = self.backend
+        reasserted = 0
+        while True:
+            snapshot = backend.poll()
+            if not self.check_mode:
+                reasserted += self.refilter(snapshot, hostnames)
+            busy = {}
+            counts = {}
+            for host in hostnames:
+                for agent_id in snapshot.agents.ids_by_hostname.get(host) or []:
+                    slave = snapshot.agents.by_id[agent_id]
+                    counts[host] = counts.get(host, 0) + active_task_count(slave)
+                    remaining = backend.remaining(slave)
+                    if remaining:
+                        busy[host] = remaining
+            now = self._clock()
+            if not busy or self.check_mode:
+                return dict(done=True, active_tasks=counts, reasserted=reasserted, pending={})
+            if now >= deadline:
+                frameworks = frameworks_by_agent(self.client)
+                raise StepError('timed out waiting for the tasks of %d agent(s) to end: %s (they stay filtered)'
+                                % (len(busy), self.describe_busy(snapshot, busy, frameworks)),
+                                active_tasks=counts, reasserted=reasserted)
+            if now >= slice_end:
+                frameworks = frameworks_by_agent(self.client)
+                return dict(done=False, active_tasks=counts, reasserted=reasserted,
+                            pending=self.pending(snapshot, busy, frameworks))
+            self._sleep(max(0.0, min(self.params['wait_sleep'], deadline - now, slice_end - now)))
+
+    def pending(self, snapshot, busy, frameworks):
+        result = {}
+        for host, remaining in busy.items():
+            names = []
+            for agent_id in snapshot.agents.ids_by_hostname.get(host) or []:
+                for name in frameworks.get(agent_id, []):
+                    if name not in names:
+                        names.append(name)
+            result[host] = remaining + (' (%s)' % ', '.join(names) if names else '')
+        return result
+
+    def describe_busy(self, snapshot, busy, frameworks):
+        return '; '.join('%s: %s' % item for item in sorted(self.pending(snapshot, busy, frameworks).items()))
+
+
+class Restore(Step):
+    """Wait until the agents are back (in slices), then unfilter what this run alone keeps out (one transaction)."""
+
+    def wait_slice(self, hostnames, deadline, slice_end):
+        """Poll until every hostname has an active agent; keeps the returned ones filtered meanwhile."""
+        while True:
+            self.connect()
+            snapshot = self.backend.poll()
+            with self.tx() as state:
+                ours = [host for host in hostnames if state.is_ours(self.run, host)]
+            if not self.check_mode:
+                self.refilter(snapshot, ours)
+            away = self.away(snapshot, hostnames)
+            now = self._clock()
+            if not away or now >= deadline:
+                return dict(done=True, snapshot=snapshot, away=away)
+            if now >= slice_end:
+                return dict(done=False, snapshot=snapshot, away=away)
+            self._sleep(max(0.0, min(self.params['registration_sleep'], deadline - now, slice_end - now)))
+
+    def away(self, snapshot, hostnames):
+        """{hostname: why} for the hostnames without an active agent."""
+        result = {}
+        for host in hostnames:
+            ids = snapshot.agents.ids_by_hostname.get(host) or []
+            if not ids:
+                result[host] = 'not registered with the master'
+            elif not any(self.is_connected(snapshot, agent_id) for agent_id in ids):
+                result[host] = 'disconnected'
+        return result
+
+    def is_connected(self, snapshot, agent_id):
+        slave = snapshot.agents.by_id[agent_id]
+        if self.backend.name == 'native':
+            # Mesos shows a deactivated agent as not active, connected or not; a connected one is still listed.
+            return True
+        return bool(slave.get('active', True))
+
+    def unfilter_back(self, hostnames, snapshot, away):
+        """Unfilter, under the ledger's lock, what this run alone keeps out; returns the agents' report."""
+        force = self.params.get('force')
+        agents = []
+        with self.tx() as state:
+            for host in hostnames:
+                ids = snapshot.agents.ids_by_hostname.get(host) or []
+                filtered = [a for a in ids if a in snapshot.filtered_ids]
+                decision = state.restore_decision(self.run, host, force)
+                others = state.others(self.run, host)
+                entry = dict(hostname=host, agent_ids=ids, others=others)
+                if host in away:
+                    entry.update(outcome='not_restored', text='not restored: %s; it stays filtered' % away[host])
+                elif decision == 'unfilter':
+                    entry.update(self.unfilter(state, host, filtered, others if force else []))
+                elif decision == 'shared':
+                    if not self.check_mode:
+                        state.release(self.run, host)
+                    entry.update(outcome='kept_shared', text='kept filtered: another run still keeps it out (%s)'
+                                 % ', '.join('%s by %s, since %s, %s ago' % (o['run'], o['by'], o['since'], o['age'])
+                                             for o in others))
+                elif filtered:
+                    entry.update(outcome='kept_external', text='kept filtered: filtered by someone else, not by '
+                                 'mesos.maintenance (force=true unfilters it)')
+                else:
+                    entry.update(outcome='not_filtered', text='not filtered, nothing to do')
+                agents.append(entry)
+        return agents
+
+    def unfilter(self, state, host, filtered, forced_owners):
+        done = []
+        notes = []
+        for agent_id in filtered:
+            if self.check_mode:
+                done.append(agent_id)
+                continue
+            outcome = self.backend.unfilter(agent_id, host)
+            if outcome == ALREADY_BACK:
+                notes.append('its filter was already gone')
+                continue
+            if outcome == UNFILTERED_ANSWER_LOST:
+                notes.append(self.backend.answer_lost_note)
+            done.append(agent_id)
+        if not self.check_mode:
+            state.release(self.run, host, force=bool(forced_owners) or bool(self.params.get('force')))
+        if done:
+            self.changed = True
+        text = ('check mode: would be unfiltered' if self.check_mode else 'unfiltered') if done else \
+            'back in service (its filter was already gone: it re-registered or someone removed it)'
+        if forced_owners:
+            text += ' (forced: it was also kept out by %s)' % ', '.join(o['run'] for o in forced_owners)
+        if notes:
+            text += ' (%s)' % '; '.join(notes)
+        return dict(outcome='restored', unfiltered=done, text=text)
+
+
+def open_ledger(params):
+    """The Ledger the module's options name."""
+    if params.get('ledger_zookeeper'):
+        store = ZooKeeperStore(params['ledger_zookeeper'], lock_timeout=params['ledger_timeout'])
+    else:
+        store = FileStore(params['ledger_file'], lock_timeout=params['ledger_timeout'])
+    return Ledger(store)
+
+
+def run_module(client, step_class, body):
+    """Run ``body(step)`` for a module: its result, or one fail_json with what was done before the failure."""
+    params = client.module.params
+    step = None
+    try:
+        run_id_of(params)
+        ledger = open_ledger(params)
+        step = step_class(client, ledger, params, check_mode=client.check_mode)
+        try:
+            result = body(step)
+        finally:
+            ledger.close()
+    except (InputError, LedgerError) as exc:
+        extra = step.common() if step else {}
+        client.fail(str(exc), changed=bool(step and step.changed), **extra)
+    except MesosError as exc:
+        extra = step.common() if step else {}
+        extra['changed'] = bool(step and step.changed)
+        exc.do_fail(client.module, **extra)
+    finally:
+        client.close()
+    for key, value in step.common().items():
+        result.setdefault(key, value)
+    result.setdefault('changed', step.changed)
+    client.module.exit_json(**result)
+
+
+def run_id_of(params):
+    run = (params.get('run_id') or '').strip()
+    if not run:
+        raise InputError('run_id is empty: it names who takes the agents out (the role sets it)')
+    if len(run) > 200:
+        raise InputError('run_id is longer than 200 characters')
+    return run
+
+
+# --- the hold ---------------------------------------------------------------------------------------------------
+# How often a hold looks at the ledger for its release between two looks at the master.
+RELEASE_CHECK = 0.5
+MAX_REASSERTED_KEPT = 100
+
+
+def new_hold_id(run):
+    return 'hold-%s-%d-%d' % (socket.gethostname(), os.getpid(), int(time.time() * 1000))
+
+
+class HoldProcess(object):
+    """The body of a hold: runs detached from the module (its own session), renews its lease in the ledger at
+    every look, ends when released (the ledger says so), when its run no longer owns any of its hostnames, or at
+    its timeout, and leaves its report in the ledger."""
+
+    def __init__(self, params, hold_id, hostnames, open_ledger):
+        self.params = params
+        self.hold_id = hold_id
+        self.run = params['run_id']
+        self.hostnames = list(hostnames)
+        self.open_ledger = open_ledger
+        self.reasserted = []
+        self.actions = []
+        self.errors = []
+        self.looks = 0
+        self.started = time.monotonic()
+
+    def report(self, ended=None):
+        return dict(reasserted=self.reasserted[-MAX_REASSERTED_KEPT:], errors=self.errors, looks=self.looks,
+                    held_for=round(time.monotonic() - self.started, 3), ended=ended)
+
+    def renew(self, ledger, status=None):
+        """Renew the lease; the hostnames this run still owns, or None when the hold must end."""
+        with ledger.transaction() as state:
+            alive = state.renew_hold(self.hold_id, status=status, report=self.report())
+            owned = [host for host in self.hostnames if state.is_ours(self.run, host)]
+        return owned if alive and owned else None
+
+    def released(self, ledger):
+        hold = ledger.store.read()['holds'].get(self.hold_id)
+        return hold is None or bool(hold.get('released'))
+
+    def run_hold(self, status_fd, client_factory):
+        ledger = self.open_ledger()
+        deadline = self.started + float(self.params['hold_timeout'])
+        interval = float(self.params['hold_interval'])
+        client = client_factory(self.params)
+        tracker = HoldTracker(self.hostnames)
+        ended = 'failed'
+        try:
+            try:
+                client.get_leader()
+                backend = backend_for(client, dict(self.params, drain=False, drain_grace_period=None, mark_gone=False))
+                look_once(client, backend, tracker, False, self.reasserted, self.actions)
+                self.looks += 1
+                self.renew(ledger, status='holding')
+            except (MesosError, LedgerError, InputError) as exc:
+                os.write(status_fd, ('failed %s\n' % getattr(exc, 'msg', str(exc))).encode('utf-8', 'replace'))
+                return
+            os.write(status_fd, b'holding\n')
+            os.close(status_fd)
+            status_fd = None
+            ended = self.loop(ledger, client, backend, tracker, interval, deadline)
+        finally:
+            if status_fd is not None:
+                os.close(status_fd)
+            with contextlib.suppress(Exception):
+                with ledger.transaction() as state:
+                    state.renew_hold(self.hold_id, status='ended' if ended != 'failed' else 'failed',
+                                     report=self.report(ended))
+            ledger.close()
+            client.close()
+
+    def loop(self, ledger, client, backend, tracker, interval, deadline):
+        while True:
+            next_look = min(time.monotonic() + interval, deadline)
+            while time.monotonic() < next_look:
+                try:
+                    if self.released(ledger):
+                        return 'released'
+                except LedgerError as exc:
+                    keep_errors(self.errors, str(exc))
+                time.sleep(min(RELEASE_CHECK, max(0.0, next_look - time.monotonic())))
+            if time.monotonic() >= deadline:
+                return 'timeout'
+            try:
+                owned = self.renew(ledger)
+            except LedgerError as exc:
+                keep_errors(self.errors, str(exc))
+                continue
+            if owned is None:
+                return 'released'
+            try:
+                client.get_leader()
+                look_once(client, backend, tracker, False, self.reasserted, self.actions, hostnames=owned)
+                self.looks += 1
+            except MesosError as exc:
+                client.leader = None
+                keep_errors(self.errors, exc.msg)
+
+
+def spawn_hold(params, hold_id, hostnames, open_ledger, client_factory, first_look_timeout):
+    """Start the hold in a detached process (double fork, own session, no inherited output) and wait for its first
+    look. Returns None once it holds, else the reason it could not start."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child, tested through the modules
+        code = 0
+        try:
+            os.close(read_fd)
+            os.setsid()
+            if os.fork() != 0:
+                os._exit(0)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            HoldProcess(params, hold_id, hostnames, open_ledger).run_hold(write_fd, client_factory)
+        except BaseException:  # pylint: disable=broad-except
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    os.waitpid(pid, 0)
+    answer = b''
+    deadline = time.monotonic() + first_look_timeout
+    try:
+        while b'\n' not in answer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return 'no answer from its first look within %d s' % first_look_timeout
+            ready = select.select([read_fd], [], [], remaining)[0]
+            if not ready:
+                continue
+            chunk = os.read(read_fd, 4096)
+            if not chunk:
+                break
+            answer += chunk
+    finally:
+        os.close(read_fd)
+    text = answer.decode('utf-8', 'replace').strip()
+    if text == 'holding':
+        return None
+    return text[len('failed '):] if text.startswith('failed ') else 'it ended before its first look'
+
+
+class HoldClient(MesosClientBase):
+    """The client of a hold, which runs detached: nobody reads its warnings."""
+
+    def warn(self, msg):
+        pass
+
+
+def start_hold(step, hostnames, client_factory=HoldClient):
+    """Record a hold of ``hostnames`` for the step's run and start it; returns the hold's id."""
+    params = step.params
+    hold_id = new_hold_id(step.run)
+    with step.tx() as state:
+        state.start_hold(hold_id, step.run, hostnames, float(params['hold_interval']), float(params['hold_timeout']))
+    first_look = float(params.get('leader_timeout') or 30) + 2 * float(params.get('timeout') or 10) + 30
+    why = spawn_hold(dict(params), hold_id, hostnames, functools.partial(open_ledger, dict(params)), client_factory,
+                     first_look)
+    if why is not None:
+        with step.tx() as state:
+            state.holds.pop(hold_id, None)
+        raise StepError('the hold of %s could not start: %s' % (', '.join(hostnames), why))
+    return hold_id
+
+
+def release_holds(step, hostnames, timeout):
+    """End this run's live holds of any of ``hostnames`` (all of them when empty) and the holds whose lease ran out
+    (their owner died), wait until they have ended, and return their reports:
+    {'ended': [...], 'reasserted': [...], 'errors': [...], 'others': [...]} where ``others`` are live holds of other
+    runs on these hostnames, left running."""
+    wanted = set(hostnames)
+    with step.tx() as state:
+        mine, dead = state.holds_to_end(step.run)
+        mine = [h for h in mine if not wanted or wanted & set(state.holds[h]['hostnames'])]
+        for hold_id in mine:
+            state.holds[hold_id]['released'] = True
+        others = [dict(hold=hold_id, run=hold['run'], by=hold.get('by'), hostnames=hold['hostnames'])
+                  for hold_id, hold in state.live_holds_of_others(step.run, hostnames)]
+    deadline = time.monotonic() + timeout
+    result = dict(ended=[], reasserted=[], errors=[], others=others)
+    pending = list(mine)
+    while True:
+        with step.tx() as state:
+            for hold_id in list(pending):
+                if not state.hold_is_live(hold_id) or state.holds[hold_id].get('status') in ('ended', 'failed'):
+                    pending.remove(hold_id)
+            if not pending or time.monotonic() >= deadline:
+                for hold_id in mine + dead:
+                    hold = state.holds.pop(hold_id, None)
+                    if hold is None:
+                        continue
+                    report = hold.get('report') or {}
+                    result['ended'].append(dict(hold=hold_id, run=hold['run'], hostnames=hold['hostnames'],
+                                                how='released' if hold_id in mine else 'lease ran out',
+                                                still_running=hold_id in pending, ended=report.get('ended')))
+                    result['reasserted'].extend(report.get('reasserted') or [])
+                    result['errors'].extend(report.get('errors') or [])
+                return result
+        step._sleep(0.1)

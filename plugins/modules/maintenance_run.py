@@ -1,0 +1,246 @@
+#!/usr/bin/python
+# Copyright (c) mesos.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: maintenance_run
+short_description: Plan, record and summarise a rolling maintenance of Mesos agents in the shared ledger
+version_added: 1.1.0
+description:
+  - The bookkeeping of a rolling maintenance (the playbook C(mesos.maintenance.rolling_maintenance)), in the same
+    ledger as the drains and restores, so that a re-run picks up where a failed or killed run stopped.
+  - O(state=started) plans the run. An unfinished run of exactly the same agents is resumed under its id (the
+    agents it restored are not taken again); otherwise a new run id is made. The batch size (O(serial)) is checked
+    against the capacity guard O(max_filtered) with the agents already unavailable, before anything changes.
+  - O(state=failed) records the current batch of the run as failed (it stays out of service) and fails, with the
+    summary; O(state=finished) closes the run and returns the summary. The summary is returned in RV(lines), which
+    the action plugin prints as plain text.
+author:
+  - mesos.maintenance maintainers (@mesos-maintenance)
+extends_documentation_fragment:
+  - mesos.maintenance._mesos
+  - mesos.maintenance._backend
+  - mesos.maintenance._engine
+  - mesos.maintenance._attributes
+  - mesos.maintenance._attributes.actiongroup_mesos
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Plans and reports; writes nothing to the ledger.
+  diff_mode:
+    support: none
+  idempotent:
+    support: partial
+    details:
+      - O(state=started) resumes the same run; O(state=failed) and O(state=finished) record what happened.
+options:
+  state:
+    description:
+      - V(started) plans the run (see above); V(failed) records its current batch as failed; V(finished) closes it.
+    type: str
+    choices: [started, failed, finished]
+    required: true
+  serial:
+    description:
+      - With O(state=started), the batch size: a number of agents, or a percentage of the agents still to do
+        (rounded down, at least 1).
+    type: str
+    default: '1'
+  max_filtered:
+    description:
+      - With O(state=started), the capacity guard the batches must fit in (see M(mesos.maintenance.maintenance_drain)).
+    type: raw
+  resume:
+    description:
+      - With O(state=started), resume an unfinished run of the same agents. V(false) starts a new run.
+    type: bool
+    default: true
+  maintenance:
+    description:
+      - With O(state=started), what each batch runs (a tasks file or a role), recorded with the run and returned
+        in RV(maintenance).
+    type: str
+    default: ''
+  error:
+    description:
+      - With O(state=failed), why the batch failed.
+    type: str
+    default: failed
+seealso:
+  - module: mesos.maintenance.maintenance_drain
+  - module: mesos.maintenance.maintenance_restore
+"""
+
+EXAMPLES = r"""
+- name: Plan the rolling maintenance
+  mesos.maintenance.maintenance_run:
+    state: started
+    hostname: "{{ groups['mesos_agents'] }}"
+    run_id: "rolling-{{ now(utc=true, fmt='%Y%m%dT%H%M%S') }}"
+    ledger_file: ~/.ansible/mesos.maintenance/held-agents.json
+    serial: 10%
+    max_filtered: 20%
+  register: plan
+"""
+
+RETURN = r"""
+run_id:
+  description: The run's id; the id of the resumed run when one was resumed.
+  returned: always
+  type: str
+resumed:
+  description: Whether an unfinished run of the same agents was resumed.
+  returned: with O(state=started)
+  type: bool
+todo:
+  description: The agents still to do, in the order given.
+  returned: with O(state=started)
+  type: list
+  elements: str
+done:
+  description: The agents an earlier attempt of this run restored.
+  returned: with O(state=started)
+  type: list
+  elements: str
+batch:
+  description: The batch size, in agents.
+  returned: with O(state=started)
+  type: int
+maintenance:
+  description: What each batch runs, as given in O(maintenance).
+  returned: with O(state=started)
+  type: str
+lines:
+  description: The plan (O(state=started)) or the summary, as lines of plain text.
+  returned: always
+  type: list
+  elements: str
+run:
+  description: The run's record in the ledger (its batches, done and failed agents).
+  returned: always
+  type: dict
+ledger:
+  description: Which ledger was used (a ZooKeeper URL without its secret).
+  returned: always
+  type: str
+"""
+
+import random
+import time
+
+from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import engine_argspec
+from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
+from ansible_collections.mesos.maintenance.plugins.module_utils._engine import Step, run_module
+from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
+    InputError,
+    parse_max_filtered,
+    validate_names,
+)
+from ansible_collections.mesos.maintenance.plugins.module_utils._rolling import (
+    batch_size,
+    capacity_error,
+    summary_lines,
+)
+
+
+def unavailable_agents(step, state):
+    """The agents out of service that this plan does not account for: filtered or disconnected, and not kept out
+    by mesos.maintenance (those are either in the plan or another run's business)."""
+    snapshot = step.connect().read()
+    result = []
+    for agent_id, slave in snapshot.agents.by_id.items():
+        host = slave.get('hostname')
+        if state.held_by_us(host):
+            continue
+        if agent_id in snapshot.filtered_ids or not snapshot.agents.is_active(agent_id):
+            result.append('%s (%s)' % (host, 'disconnected' if not snapshot.agents.is_active(agent_id) else 'filtered'))
+    held = sum(1 for host in state.agents if state.held_by_us(host))
+    return sorted(result), len(snapshot.agents), held
+
+
+def start(step):
+    params = step.params
+    targets = validate_names(params['hostname'], 'hostname')
+    guard = parse_max_filtered(params.get('max_filtered'))
+    with step.tx() as state:
+        run_id = state.find_run(targets) if params['resume'] else None
+        resumed = run_id is not None
+        if not resumed:
+            run_id = 'rolling-%s-%04x' % (time.strftime('%Y%m%dT%H%M%SZ', time.gmtime()), random.randint(0, 0xffff))
+        run = state.runs.get(run_id) or {}
+        done = [h for h in run.get('done') or [] if h in targets]
+        todo = [h for h in targets if h not in done]
+        batch = batch_size(params['serial'], len(todo))
+        unavailable, total, held = unavailable_agents(step, state)
+        error = capacity_error(batch, unavailable, guard, params.get('max_filtered'), total) if todo else None
+        if error:
+            raise InputError(error)
+        if not step.check_mode:
+            if not resumed:
+                state.start_run(run_id, targets)
+            state.runs[run_id]['done_before'] = list(done)
+            state.runs[run_id]['maintenance'] = params['maintenance']
+            state.runs[run_id]['failed'] = []
+            run = state.runs[run_id]
+    step.run = run_id
+    if resumed:
+        line = ('Resuming the rolling maintenance %s started %s: %d agent(s) already done, %d to do in batches of %d'
+                % (run_id, run.get('started'), len(done), len(todo), batch))
+    else:
+        line = 'Rolling maintenance %s: %d agent(s) to do in batches of %d' % (run_id, len(todo), batch)
+    if held:
+        line += '; %d agent(s) already kept out by mesos.maintenance' % held
+    if step.check_mode:
+        line += ' (check mode: nothing will be changed)'
+    return dict(changed=not step.check_mode and not resumed, run_id=run_id, resumed=resumed, todo=todo, done=done,
+                batch=batch, maintenance=params['maintenance'], lines=[line + '.'], run=run)
+
+
+def record(step):
+    params = step.params
+    with step.tx() as state:
+        if step.run not in state.runs:
+            raise InputError('no rolling run %s in the %s' % (step.run, step.ledger.description))
+        if params['state'] == 'failed':
+            state.end_batch(step.run, params['hostname'], 'failed', error=params['error'])
+        run = state.runs[step.run]
+        finished = params['state'] == 'finished' and not run.get('failed')
+        if finished and not step.check_mode:
+            state.finish_run(step.run)
+        lines = summary_lines(run, check_mode=step.check_mode, finished=finished)
+        if finished:
+            del state.runs[step.run]
+    if params['state'] == 'failed':
+        step.changed = True
+        step.lines.extend(lines)
+        raise InputError('The batch %s failed (%s); it stays out of service and later batches were not touched. Fix '
+                         'the cause and run the same command again: it picks up at this batch.'
+                         % (', '.join(params['hostname']), params['error']))
+    return dict(changed=False, run_id=step.run, lines=lines, run=run)
+
+
+def run_step(step):
+    if step.params['state'] == 'started':
+        return start(step)
+    return record(step)
+
+
+def main():
+    argspec = engine_argspec().update_argspec(
+        state=dict(type='str', required=True, choices=['started', 'failed', 'finished']),
+        serial=dict(type='str', default='1'),
+        max_filtered=dict(type='raw'),
+        resume=dict(type='bool', default=True),
+        maintenance=dict(type='str', default=''),
+        error=dict(type='str', default='failed'),
+    )
+    client = MesosModuleClient(argspec)
+    run_module(client, Step, run_step)
+
+
+if __name__ == '__main__':
+    main()
