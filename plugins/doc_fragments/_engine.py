@@ -24,7 +24,7 @@ options:
     version_added: 1.1.0
   run_id:
     description:
-      - Who acts: the name of this run in the ledger. Every agent record names the runs that keep it out of service
+      - Who acts, as the name of this run in the ledger. Every agent record names the runs that keep it out of service
         (its owners); a restore removes only its own ownership and puts an agent back only when no other owner is
         left.
       - A run that is resumed must keep its id. The role M(mesos.maintenance.agent_maintenance) and the playbooks
@@ -43,7 +43,7 @@ options:
     version_added: 1.1.0
   ledger_zookeeper:
     description:
-      - The ledger in ZooKeeper, for runs on several controllers or AWX nodes: a URL such as
+      - The ledger in ZooKeeper, for runs on several controllers or AWX nodes, as a URL such as
         V(zk://host1:2181,host2:2181,host3:2181/mesos-maintenance), like Mesos' own C(--zk), optionally with digest
         credentials V(zk://user:secret@host1:2181/mesos-maintenance) (the nodes then get a digest ACL).
       - The data is in V(<path>/ledger), written with the version it was read at (compare-and-set), each change
@@ -59,8 +59,8 @@ options:
     version_added: 1.1.0
   progress_interval:
     description:
-      - The longest a wait goes on before the module returns what it is still waiting for (RV(pending)) with
-        RV(waiting=true). The action plugin in front of the module prints that as a progress line and calls the
+      - The longest a wait goes on before the module returns what it is still waiting for (C(pending)) with
+        C(waiting=true). The action plugin in front of the module prints that as a progress line and calls the
         module again with O(resume_wait=true), until the wait is over or its timeout is reached.
     type: float
     default: 10

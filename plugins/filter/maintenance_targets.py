@@ -43,7 +43,7 @@ _value:
   elements: str
 """
 
-from ansible.errors import AnsibleFilterError
+from ansible.errors import AnsibleError, AnsibleFilterError
 from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
 
@@ -59,7 +59,11 @@ def inventory_query(groups):
             manager.add_host(host, group=group)
 
     def query(pattern):
-        return [host.name for host in manager.get_hosts(pattern=pattern)]
+        try:
+            return [host.name for host in manager.get_hosts(pattern=pattern)]
+        except AnsibleError:
+            # host_pattern_mismatch=error: a pattern that matches nothing is reported below, by name.
+            return []
     return query
 
 

@@ -488,8 +488,7 @@ class ZooKeeperStore(Store):
                 client.stop()
             with contextlib.suppress(Exception):
                 client.close()
-            raise LedgerError('cannot reach the %s within %ss: %s' % (self.description, self.timeout,
-                                                                       exc.__class__.__name__))
+            raise LedgerError('cannot reach the %s within %ss: %s' % (self.description, self.timeout, exc.__class__.__name__))
         self._client = client
         self._retry = KazooRetry(**retry)
         return client

@@ -55,7 +55,7 @@ def summary_lines(run, check_mode=False, finished=False):
                 if h not in (b.get('not_restored') or {})]
     not_restored = [h for b in batches if b.get('outcome') == 'restored' for h in (b.get('not_restored') or {})]
     failed = list(run.get('failed') or [])
-    done_before = [h for h in run.get('done_before') or []]
+    done_before = list(run.get('done_before') or [])
     todo = [h for h in targets if h not in run.get('done', []) and h not in failed]
     state = 'FAILED' if failed else ('check mode, nothing changed' if check_mode else
                                      ('done' if finished else 'so far'))
@@ -63,12 +63,13 @@ def summary_lines(run, check_mode=False, finished=False):
     batch_lines = []
     for batch in batches:
         batch_lines.append(batch_line(batch))
-        leader = batch.get('leader')
-        if leader and (not leaders or leaders[-1] != leader):
-            if leaders:
-                batch_lines.append('leader failover during batch %d: %s -> %s' % (batch['number'], leaders[-1],
-                                                                                  leader))
-            leaders.append(leader)
+        # The leader at the end of the drain, then at the restore: a failover during the maintenance shows between.
+        for leader in (batch.get('leader'), batch.get('restore_leader')):
+            if leader and (not leaders or leaders[-1] != leader):
+                if leaders:
+                    batch_lines.append('leader failover during batch %d: %s -> %s' % (batch['number'], leaders[-1],
+                                                                                      leader))
+                leaders.append(leader)
     backends = sorted(set(b['backend'] for b in batches if b.get('backend')))
     lines = ['%s: %d batch(es), %d agent(s) restored, %s%d failed, %d not started%s; leader %s%s' % (
         state, len(batches), len(restored),

@@ -20,7 +20,7 @@ description:
     putting back any filter that disappears. The action plugin in front of the module prints, at least every
     O(progress_interval) seconds, which agents it waits for, their active tasks and frameworks, and the seconds
     left.
-  - With O(hold=true), once the wait is over, starts a hold in the background on the host that runs the module:
+  - With O(hold=true), once the wait is over, starts a hold in the background on the host that runs the module;
     it keeps the agents out of service by hostname until released (M(mesos.maintenance.maintenance_restore) or
     M(mesos.maintenance.maintenance_hold) with O(mesos.maintenance.maintenance_hold#module:state=released)), and
     renews its lease in the ledger at every look.
@@ -46,14 +46,16 @@ attributes:
     details:
       - A second run finds every agent taken out by this run and changes nothing.
   action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on
+      the controller.
     support: full
     details:
       - An action plugin runs on the controller and calls the module on the delegated host, slice by slice.
 options:
   max_filtered:
     description:
-      - The capacity guard, as in M(mesos.maintenance.offer_filter) O(mesos.maintenance.offer_filter#module:max_filtered):
-        refuse, before anything is changed, when more agents than this number (or percentage of the registered
+      - The capacity guard, as O(mesos.maintenance.offer_filter#module:max_filtered) of
+        M(mesos.maintenance.offer_filter). Refuse, before anything is changed, when more agents than this number (or percentage of the registered
         agents, V(20%), rounded down) would be unavailable (filtered, deactivated or disconnected).
       - Not set, no guard.
     type: raw
@@ -74,7 +76,7 @@ options:
     default: 5
   drain:
     description:
-      - Only with O(backend=native): drain with C(DRAIN_AGENT) (Mesos kills the tasks after their grace period)
+      - Only with O(backend=native). Drain with C(DRAIN_AGENT) (Mesos kills the tasks after their grace period)
         instead of deactivating and waiting for the tasks to end by themselves.
     type: bool
     default: false
@@ -85,7 +87,7 @@ options:
     type: float
   mark_gone:
     description:
-      - With O(drain=true), have Mesos mark the drained agents gone. B(Permanent): the agents can never register
+      - With O(drain=true), have Mesos mark the drained agents gone. B(Permanent) - the agents can never register
         again under these ids.
     type: bool
     default: false
@@ -117,7 +119,7 @@ options:
   record_batch:
     description:
       - The inventory hosts of the current batch of the rolling maintenance O(run_id)
-        (M(mesos.maintenance.maintenance_run)): record this drain as the start of
+        (M(mesos.maintenance.maintenance_run)). Record this drain as the start of
         its current batch, for the summary and for a re-run.
       - Empty, the step is no batch of a rolling maintenance.
     type: list

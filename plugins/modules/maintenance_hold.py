@@ -93,6 +93,32 @@ ledger:
   description: Which ledger was used (a ZooKeeper URL without its secret).
   returned: always
   type: str
+leader:
+  description: The leading master.
+  returned: when it was asked
+  type: str
+backend:
+  description: V(allocator) or V(native).
+  returned: when the master was asked
+  type: str
+build:
+  description: The allocator module build, when known.
+  returned: always
+  type: str
+requests:
+  description: HTTP requests sent.
+  returned: always
+  type: int
+actions:
+  description: What was done, in words.
+  returned: always
+  type: list
+  elements: str
+lines:
+  description: A report for people.
+  returned: always
+  type: list
+  elements: str
 """
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import HOLD_ARGSPEC, engine_argspec

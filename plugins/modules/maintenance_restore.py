@@ -39,6 +39,8 @@ attributes:
     details:
       - A second run finds nothing of this run's left and changes nothing.
   action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on
+      the controller.
     support: full
     details:
       - An action plugin runs on the controller and calls the module on the delegated host, slice by slice.
@@ -85,7 +87,7 @@ options:
   batch_errors:
     description:
       - Failures of the batch's maintenance, by host. When there is any, nothing is put back and the step fails
-        naming them: the batch stays out of service (and its hold keeps it out) for a re-run to pick up.
+        naming them; the batch stays out of service (and its hold keeps it out) for a re-run to pick up.
     type: dict
     default: {}
 seealso:
@@ -236,11 +238,11 @@ def restore(step):
     result['restored'] = [a['hostname'] for a in agents if a['outcome'] in ('restored', 'not_filtered')]
     if params['record_batch'] and not step.check_mode:
         holds = result.get('holds') or {}
+        kept = [a['hostname'] for a in agents if a['outcome'] in ('kept_external', 'kept_shared')]
         with step.tx() as state:
             state.end_batch(step.run, params['record_batch'], 'restored', held=holds.get('reasserted') or [],
                             hold_errors=holds.get('errors') or [], not_restored=away,
-                            leader=step.client.leader, external=[a['hostname'] for a in agents
-                                                                 if a['outcome'] in ('kept_external', 'kept_shared')])
+                            restore_leader=step.client.leader, external=kept)
     step.lines.extend('%s: %s' % (a['hostname'], a['text']) for a in agents)
     return result
 

@@ -46,7 +46,7 @@ options:
     required: true
   serial:
     description:
-      - With O(state=started), the batch size: a number of agents, or a percentage of the agents still to do
+      - With O(state=started), the batch size, as a number of agents, or a percentage of the agents still to do
         (rounded down, at least 1).
     type: str
     default: '1'
@@ -127,6 +127,27 @@ ledger:
   description: Which ledger was used (a ZooKeeper URL without its secret).
   returned: always
   type: str
+leader:
+  description: The leading master.
+  returned: when it was asked
+  type: str
+backend:
+  description: V(allocator) or V(native).
+  returned: when the master was asked
+  type: str
+build:
+  description: The allocator module build, when known.
+  returned: always
+  type: str
+requests:
+  description: HTTP requests sent.
+  returned: always
+  type: int
+actions:
+  description: What was done, in words.
+  returned: always
+  type: list
+  elements: str
 """
 
 import random
@@ -204,9 +225,15 @@ def record(step):
     params = step.params
     with step.tx() as state:
         if step.run not in state.runs:
-            raise InputError('no rolling run %s in the %s' % (step.run, step.ledger.description))
+            if not step.check_mode:
+                raise InputError('no rolling run %s in the %s' % (step.run, step.ledger.description))
+            # The plan records nothing in check mode: summarise the planned agents (O(hostname)), never written.
+            state.start_run(step.run, params['hostname'])
+        failed_hosts = params['hostname']
         if params['state'] == 'failed':
-            state.end_batch(step.run, params['hostname'], 'failed', error=params['error'])
+            # The batch's own record names all its hosts; ansible_play_batch may have lost some to the failure.
+            failed_hosts = (state.end_batch(step.run, params['hostname'], 'failed', error=params['error'])
+                            or {}).get('hosts') or failed_hosts
         run = state.runs[step.run]
         finished = params['state'] == 'finished' and not run.get('failed')
         if finished and not step.check_mode:
@@ -219,7 +246,7 @@ def record(step):
         step.lines.extend(lines)
         raise InputError('The batch %s failed (%s); it stays out of service and later batches were not touched. Fix '
                          'the cause and run the same command again: it picks up at this batch.'
-                         % (', '.join(params['hostname']), params['error']))
+                         % (', '.join(failed_hosts), params['error']))
     return dict(changed=False, run_id=step.run, lines=lines, run=run)
 
 

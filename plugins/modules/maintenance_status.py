@@ -11,7 +11,7 @@ short_description: The Mesos agents, which are out of service, and which run of 
 version_added: 1.1.0
 description:
   - Reads the cluster once (as M(mesos.maintenance.offer_filter_info)) and the ledger, and returns both, with a
-    status table in RV(lines) that the action plugin prints as plain text: each agent, whether it is filtered and
+    status table in RV(lines) that the action plugin prints as plain text. It shows each agent, whether it is filtered and
     connected, its active tasks, and the runs that keep it out of service; the holds and their leases; and a
     warning for an agent a run keeps out that is not filtered (its filter was lost).
 author:
@@ -29,6 +29,7 @@ options:
     type: list
     elements: str
     default: []
+    aliases: [hostnames]
   ledger_file:
     description:
       - The ledger file (see M(mesos.maintenance.maintenance_drain)).

@@ -36,7 +36,7 @@ def grouped(lines):
     """Per-agent lines ("host: what") as one line per outcome ("what: host, host"), for the default verbosity."""
     hosts_by_text = {}
     for line in lines:
-        host, _, text = line.partition(': ')
+        host, text = line.split(': ', 1) if ': ' in line else (line, '')
         hosts_by_text.setdefault(text, []).append(host)
     return ['%s: %s' % (text, ', '.join(hosts)) for text, hosts in hosts_by_text.items()]
 
@@ -85,7 +85,7 @@ class StepAction(ActionBase):
         return result
 
     def wait(self, args, outcome, started, task_vars):
-        option, default, _ = WAITS[self.step]
+        option, default = WAITS[self.step][:2]
         timeout = float(args.get(option, default) or 0)
         first = outcome
         while outcome.get('waiting') and not outcome.get('failed'):

@@ -63,8 +63,8 @@ def agent_hostname(host, hostvars, source, variable):
         return str(variables.get('ansible_host') or host)
     if source == 'variable':
         if variable not in variables:
-            raise TargetError('agent_maintenance_agent_source is variable, but host %s has no variable %s' % (host,
-                                                                                                           variable))
+            raise TargetError('agent_maintenance_agent_source is variable, but host %s has no variable %s'
+                              % (host, variable))
         return str(variables[variable])
     return host
 
