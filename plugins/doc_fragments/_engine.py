@@ -21,7 +21,7 @@ options:
     elements: str
     required: true
     aliases: [hostnames]
-    version_added: 1.1.0
+    version_added: 1.0.0
   run_id:
     description:
       - Who acts, as the name of this run in the ledger. Every agent record names the runs that keep it out of service
@@ -31,7 +31,7 @@ options:
         set it.
     type: str
     required: true
-    version_added: 1.1.0
+    version_added: 1.0.0
   ledger_file:
     description:
       - The ledger as a JSON file on the host that runs the module (the one that sends the API calls). Every change
@@ -40,7 +40,7 @@ options:
       - Exactly one of O(ledger_file) and O(ledger_zookeeper) is required.
       - A memory file of an earlier collection version (version 1) is read and upgraded on the first change.
     type: path
-    version_added: 1.1.0
+    version_added: 1.0.0
   ledger_zookeeper:
     description:
       - The ledger in ZooKeeper, for runs on several controllers or AWX nodes, as a URL such as
@@ -50,13 +50,13 @@ options:
         under the kazoo lock recipe at V(<path>/lock).
       - Needs the Python library C(kazoo) on the host that runs the module.
     type: str
-    version_added: 1.1.0
+    version_added: 1.0.0
   ledger_timeout:
     description:
       - Seconds to wait for the ledger's lock (another run changing it) before failing with nothing changed.
     type: float
     default: 60
-    version_added: 1.1.0
+    version_added: 1.0.0
   progress_interval:
     description:
       - The longest a wait goes on before the module returns what it is still waiting for (C(pending)) with
@@ -64,14 +64,14 @@ options:
         module again with O(resume_wait=true), until the wait is over or its timeout is reached.
     type: float
     default: 10
-    version_added: 1.1.0
+    version_added: 1.0.0
   resume_wait:
     description:
       - Go on with a wait that an earlier call of the same step began, without deciding or changing anything
         first. Set by the action plugin; leave it V(false).
     type: bool
     default: false
-    version_added: 1.1.0
+    version_added: 1.0.0
 """
 
     # Documents HOLD_ARGSPEC in plugins/module_utils/_argspec.py; change both together.
@@ -86,11 +86,11 @@ options:
         clear it.
     type: float
     default: 5
-    version_added: 1.1.0
+    version_added: 1.0.0
   hold_timeout:
     description:
       - The hold ends by itself after this many seconds even if it was not released.
     type: float
     default: 7200
-    version_added: 1.1.0
+    version_added: 1.0.0
 """

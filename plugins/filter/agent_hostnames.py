@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: agent_hostnames
 short_description: The hostnames the Mesos agents of inventory hosts registered with
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Maps each inventory host of O(_input) to the hostname its Mesos agent registered with, as O(source) says.
   - When O(agents) is not empty (a list, or one string separated by commas, spaces or new lines), returns it instead.

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: batch_errors
 short_description: The failures of a batch's maintenance, by host
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Collects, for each host of O(_input), the host variable named O(variable) when it is set and not empty.
 author:

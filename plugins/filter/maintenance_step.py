@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: maintenance_step
 short_description: Check, before any agent is touched, the maintenance a rolling maintenance will run
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Returns the absolute path of the maintenance tasks file O(_input), or the role O(role) when it is set, and fails
     when it does not exist, so that a rolling maintenance never drains a batch it then cannot maintain.

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: maintenance_targets
 short_description: Inventory patterns to the hosts a maintenance playbook acts on
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Turns O(_input) (inventory hosts, groups or patterns, as a list or one string separated by commas, spaces or
     new lines, as an AWX survey sends it) into the inventory hosts it matches, in order, without duplicates.

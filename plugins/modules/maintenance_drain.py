@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: maintenance_drain
 short_description: Take a batch of Mesos agents out of service for a maintenance, recorded in a shared ledger
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - The drain step of the maintenance engine, for the agents named by O(hostname), in one call.
   - Reads the leading master once, then, under the ledger's lock, checks the capacity guard O(max_filtered),
@@ -266,6 +266,11 @@ def drain(step):
     params = step.params
     if params['wait_sleep'] < 0.1 or params['wait_timeout'] < 0:
         raise InputError('wait_sleep must be at least 0.1 s and wait_timeout not negative')
+    if not params['drain']:
+        for option in ('drain_grace_period', 'mark_gone'):
+            if params[option] not in (None, False):
+                raise InputError('%s applies to drain=true only (Mesos\' own draining, backend=native); nothing was '
+                                 'changed' % option)
     if params['resume_wait']:
         step.connect()
         result = dict(hostnames=list(params['hostname']), agents=[], added=[])
@@ -274,6 +279,8 @@ def drain(step):
             with step.tx() as state:
                 state.batch(step.run, params['record_batch'])
         result = step.run_step()
+    # Reported now: a wait longer than a slice returns from later calls, which know nothing of the agents.
+    step.lines.extend('%s: %s' % (a['hostname'], a['text']) for a in result['agents'])
     hostnames = result['hostnames']
     if params['wait'] and hostnames:
         start = time.monotonic()
@@ -293,7 +300,6 @@ def drain(step):
                     record['external'] = [a['hostname'] for a in result['agents'] if a['outcome'] == 'external']
     if params['hold'] and hostnames and not step.check_mode:
         result['hold'] = start_hold(step, hostnames)
-    step.lines.extend('%s: %s' % (a['hostname'], a['text']) for a in result['agents'])
     return result
 
 

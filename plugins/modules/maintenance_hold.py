@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: maintenance_hold
 short_description: Start or release the background hold that keeps a run's Mesos agents out of service
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - O(state=started) starts a hold of the agents of O(hostname) that this run (O(run_id)) keeps out of service, in
     a process of its own on the host that runs the module, and returns once its first look at the master is done.

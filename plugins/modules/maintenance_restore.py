@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: maintenance_restore
 short_description: Put a batch of Mesos agents back into service, unless another run still keeps them out
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - The restore step of the maintenance engine, for the agents named by O(hostname), in one call.
   - First ends this run's holds of these agents, and any hold whose lease ran out (its run died); never a live hold

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: maintenance_run
 short_description: Plan, record and summarise a rolling maintenance of Mesos agents in the shared ledger
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - The bookkeeping of a rolling maintenance (the playbook C(mesos.maintenance.rolling_maintenance)), in the same
     ledger as the drains and restores, so that a re-run picks up where a failed or killed run stopped.

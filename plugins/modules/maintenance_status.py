@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: maintenance_status
 short_description: The Mesos agents, which are out of service, and which run of mesos.maintenance keeps them out
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Reads the cluster once (as M(mesos.maintenance.offer_filter_info)) and the ledger, and returns both, with a
     status table in RV(lines) that the action plugin prints as plain text. It shows each agent, whether it is filtered and
