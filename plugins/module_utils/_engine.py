@@ -164,15 +164,14 @@ class Drain(Step):
         hostnames = hostnames_of(params)
         max_filtered = parse_max_filtered(params.get('max_filtered'))
         self.connect()
-        snapshot = self.backend.read()
-        ids = self.ids_by_hostname(snapshot, hostnames)
-        missing = [host for host in hostnames if not ids[host]]
-        if missing and params['unregistered'] == 'fail':
-            raise InputError('not registered with the master at %s: %s. Nothing was changed. Check the names (they '
-                             'are the hostnames the agents registered with), or set unregistered=skip to leave such '
-                             'agents out' % (self.client.leader, ', '.join(missing)))
-        present = [host for host in hostnames if ids[host]]
+        self.registered(self.backend.read(), hostnames)
         with self.tx() as state:
+            # Decide on a read made under the ledger's lock: a read made before it may show the filter of a run
+            # whose restore has put the agent back (and left the ledger) since, which would be taken for someone
+            # else's filter and leave the agent in service.
+            snapshot = self.backend.read()
+            ids, missing = self.registered(snapshot, hostnames)
+            present = [host for host in hostnames if ids[host]]
             outcomes = self.classify(state, snapshot, present)
             mine = [host for host in present if outcomes[host] != EXTERNAL]
             plan = Plan()
@@ -214,6 +213,16 @@ class Drain(Step):
                            % (', '.join(mine), failure.msg, ', '.join(added) or 'none'))
             raise failure
         return dict(agents=agents, added=self.added, hostnames=mine)
+
+    def registered(self, snapshot, hostnames):
+        """The agent ids of each hostname, and the hostnames without any (a failure with unregistered=fail)."""
+        ids = self.ids_by_hostname(snapshot, hostnames)
+        missing = [host for host in hostnames if not ids[host]]
+        if missing and self.params['unregistered'] == 'fail':
+            raise InputError('not registered with the master at %s: %s. Nothing was changed. Check the names (they '
+                             'are the hostnames the agents registered with), or set unregistered=skip to leave such '
+                             'agents out' % (self.client.leader, ', '.join(missing)))
+        return ids, missing
 
     def classify(self, state, snapshot, hostnames):
         outcomes = {}
@@ -293,8 +302,10 @@ class Restore(Step):
             snapshot = self.backend.poll()
             with self.tx() as state:
                 ours = [host for host in hostnames if state.is_ours(self.run, host)]
-            if not self.check_mode:
-                self.refilter(snapshot, ours)
+            if not self.check_mode and self.refilter(snapshot, ours):
+                # The restore decides on this snapshot: it must show the filters just put back, or it would take
+                # them for gone and leave them in place.
+                snapshot = self.backend.poll()
             away = self.away(snapshot, hostnames)
             now = self._clock()
             if not away or now >= deadline:
@@ -399,10 +410,10 @@ def run_module(client, step_class, body):
         finally:
             ledger.close()
     except (InputError, LedgerError) as exc:
-        extra = step.common() if step else {}
+        extra = failure_extra(step)
         client.fail(str(exc), changed=bool(step and step.changed), **extra)
     except MesosError as exc:
-        extra = step.common() if step else {}
+        extra = failure_extra(step)
         extra['changed'] = bool(step and step.changed)
         exc.do_fail(client.module, **extra)
     finally:
@@ -411,6 +422,17 @@ def run_module(client, step_class, body):
         result.setdefault(key, value)
     result.setdefault('changed', step.changed)
     client.module.exit_json(**result)
+
+
+def failure_extra(step):
+    """What a failed step reports besides its message: the common keys, and what it decided for each agent (a drain
+    that timed out: the undo of agent_maintenance_undo_on_failure puts back the agents it took out)."""
+    if step is None:
+        return {}
+    extra = step.common()
+    if getattr(step, 'agents', None):
+        extra['agents'] = step.agents
+    return extra
 
 
 def run_id_of(params):

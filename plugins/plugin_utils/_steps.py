@@ -18,6 +18,10 @@ from ansible.utils.display import Display
 
 display = Display()
 
+# The modules' default progress_interval, and the seconds a module call spends outside its slice of the wait.
+PROGRESS_INTERVAL = 10.0
+CALL_MARGIN = 2.0
+
 # Each step's wait option, its module default, and what is awaited.
 WAITS = {
     'maintenance_drain': ('wait_timeout', 600, 'the tasks of %d agent(s) to end'),
@@ -70,6 +74,11 @@ class StepAction(ActionBase):
         result = super(StepAction, self).run(tmp, task_vars)
         del tmp
         args = dict(self._task.args)
+        if self.step in WAITS:
+            # A line at least every progress_interval seconds: each slice leaves room for the module's own start,
+            # reads and answer around it.
+            interval = float(args.get('progress_interval') or PROGRESS_INTERVAL)
+            args['progress_interval'] = max(1.0, interval - CALL_MARGIN)
         started = time.monotonic()
         outcome = self.call(args, task_vars)
         if self.step in WAITS and not outcome.get('failed'):
@@ -100,7 +109,8 @@ class StepAction(ActionBase):
 
     def undo(self, args, failure, task_vars):
         """agent_maintenance_undo_on_failure: put back what this run took out for the first time in this call."""
-        new = [a['hostname'] for a in failure.get('agents') or [] if a.get('outcome') == 'new']
+        # 'shared': this call made the run a second owner; the restore drops that ownership and leaves it filtered.
+        new = [a['hostname'] for a in failure.get('agents') or [] if a.get('outcome') in ('new', 'shared')]
         if not new:
             return failure
         undo_args = dict((k, v) for k, v in args.items() if k in UNDO_KEEP)

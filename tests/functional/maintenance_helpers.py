@@ -41,6 +41,8 @@ OPERATOR_PATH = "/master/api/v1"
 # The v1 operator calls that take an agent out of the offer cycle / put it back.
 NATIVE_FILTER_CALLS = ("DEACTIVATE_AGENT", "DRAIN_AGENT")
 NATIVE_UNFILTER_CALLS = ("REACTIVATE_AGENT",)
+# The tasks whose result carries the summary of a rolling maintenance (`lines`): its end, or its failed batch.
+SUMMARY_TASKS = ("Summary of the rolling maintenance", "Record the failed batch and stop")
 
 
 def cluster_args(build, **kwargs):
@@ -106,9 +108,17 @@ class Run:
 
     @property
     def summary(self):
-        found = self.messages("Summary of the rolling maintenance")
+        """The summary lines of a rolling maintenance: the `lines` of the last result of the task that ends the
+        run, "Summary of the rolling maintenance" (run_finished) or "Record the failed batch and stop"
+        (run_failed)."""
+        names = SUMMARY_TASKS
+        found = [
+            r
+            for r in self.results
+            if any(r["_task"] == name or r["_task"].endswith(" : " + name) for name in names) and "lines" in r
+        ]
         assert found, f"no summary\n{self.output}"
-        return found[-1]
+        return found[-1]["lines"]
 
 
 def finish_run(proc, results_file, started, timeout):
@@ -160,9 +170,8 @@ class SimulatedSite:
         self.collections_path = collections_path
         self.control_server = control.serve(cluster)
         self.control_url = f"http://127.0.0.1:{self.control_server.port}"
+        # The ledger (agent_maintenance_memory_file): which run keeps which agent out, the holds, the rolling runs.
         self.memory_file = tmp_path / "memory" / "held-agents.json"
-        # Where the role keeps the release files of its holds (_agent_maintenance_hold_dir): beside the memory file.
-        self.hold_dir = self.memory_file.with_name(self.memory_file.name + ".holds")
         self.runs = 0
         self.native = cluster.state.build is None
         if self.native:
@@ -191,10 +200,34 @@ class SimulatedSite:
     def close(self):
         self.control_server.stop()
         # A run that ended early (a failed or timed-out test) leaves its hold running for hours: it would go on
-        # filtering agent-N.example.com in whatever later simulated cluster gets its masters' ports. Removing
-        # the release file ends it.
-        for release_file in self.hold_dir.glob("hold-*"):
-            release_file.unlink()
+        # filtering agent-N.example.com in whatever later simulated cluster gets its masters' ports. Marking it
+        # released in the ledger ends it at its next look at the ledger (every half second).
+        self.end_holds()
+
+    def end_holds(self, timeout=10.0):
+        """Mark every hold of the ledger released, as a restore of its own run would, and wait (bounded) until
+        they have ended; returns the ids of those that had not ended within `timeout` seconds."""
+        if not self.memory_file.exists():
+            return []
+        # Imported here: conftest.py imports this module before pytest-ansible makes the collection importable.
+        from ansible_collections.mesos.maintenance.plugins.module_utils._ledger import FileStore
+
+        store = FileStore(str(self.memory_file), lock_timeout=timeout)
+        with store.locked() as data:
+            running = [
+                hold_id
+                for hold_id, hold in data.get("holds", {}).items()
+                if hold.get("status") not in ("ended", "failed")
+            ]
+            for hold_id in running:
+                data["holds"][hold_id]["released"] = True
+        deadline = time.monotonic() + timeout
+        while running and time.monotonic() < deadline:
+            holds = store.read().get("holds", {})
+            running = [h for h in running if h in holds and holds[h].get("status") not in ("ended", "failed")]
+            if running:
+                time.sleep(0.1)
+        return running
 
     # --- the cluster -----------------------------------------------------------------------
     def hostnames(self):
@@ -239,14 +272,41 @@ class SimulatedSite:
                 result.append(("unfilter" if method == "DELETE" else "filter", target))
         return result
 
+    def reads(self, path):
+        """The GET requests to `path` (a master endpoint such as /master/state-summary, query left out) since the
+        last `reset_log`, as (master index, target): a test can tell that a run is waiting, polling the master."""
+        return [
+            (index, target)
+            for index, method, target in list(self.cluster.request_log)
+            if method == "GET" and target.partition("?")[0] == path
+        ]
+
     def memory(self):
         if not self.memory_file.exists():
             return None
         return json.loads(self.memory_file.read_text())
 
     def held(self):
+        """The hostnames the ledger says mesos.maintenance keeps out of service (by any run)."""
         memory = self.memory()
         return sorted((memory or {}).get("agents", {}), key=_natural)
+
+    def ledger(self):
+        """The ledger (version 2) as parsed JSON, or None before anything wrote it."""
+        return self.memory()
+
+    def owners(self, hostname):
+        """The run ids that keep `hostname` out of service, sorted."""
+        record = ((self.ledger() or {}).get("agents") or {}).get(hostname) or {}
+        return sorted(record.get("owners") or {})
+
+    def holds(self):
+        """The holds of the ledger: {hold id: record (run, hostnames, status, released, report, ...)}."""
+        return dict((self.ledger() or {}).get("holds") or {})
+
+    def holds_of(self, run_id):
+        """The holds of run `run_id`: {hold id: record}."""
+        return {hold_id: hold for hold_id, hold in self.holds().items() if hold.get("run") == run_id}
 
     # --- inventory and runs ----------------------------------------------------------------
     def inventory(self, hosts=None, host_vars=None, **all_vars):
