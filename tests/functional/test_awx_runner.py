@@ -63,6 +63,12 @@ def run_job(site, playbook, survey, name):
     return runner, list(runner.events)
 
 
+def job_output(runner):
+    """The job's output, as AWX shows it."""
+    with runner.stdout as stdout:
+        return stdout.read()
+
+
 def task_events(events, task, event="runner_on_ok"):
     return [e for e in events if e["event"] == event and e["event_data"].get("task", "").endswith(task)]
 
@@ -77,32 +83,38 @@ def test_drain_and_restore_through_ansible_runner(site):
         "agent_maintenance_memory_file": str(site.memory_file),
     }
     runner, events = run_job(site, "drain", survey, "drain")
-    assert runner.status == "successful", runner.stdout.read()[-4000:]
+    assert runner.status == "successful", job_output(runner)[-4000:]
     assert runner.rc == 0
     assert not [e for e in events if e["event"] in ("runner_on_failed", "runner_on_unreachable")]
-    (drain,) = task_events(events, "Filter the agents and wait until their tasks have ended")
+    (drain,) = task_events(events, "Drain the agents of this batch")
     result = drain["event_data"]["res"]
     assert result["changed"] is True and len(result["added"]) == 2, result
-    (report,) = task_events(events, "Report the drain per agent")
-    assert all("filter added by this run" in line for line in report["event_data"]["res"]["msg"])
+    assert [(a["hostname"], a["outcome"]) for a in result["agents"]] == [(n, "new") for n in names], result
+    # the report, as plain text in the job's output
+    assert "    taken out by this run: " + ", ".join(names) in job_output(runner).splitlines()
     stats = [e for e in events if e["event"] == "playbook_on_stats"][-1]["event_data"]
     assert not stats["failures"] and not stats["dark"]
     assert site.filtered_hostnames() == names
     assert site.held() == names
 
     runner, events = run_job(site, "restore", {**survey, "agent_maintenance_registration_timeout": "30"}, "restore")
-    assert runner.status == "successful", runner.stdout.read()[-4000:]
-    (restore,) = task_events(events, "Unfilter the agents")
-    assert sorted(restore["event_data"]["res"]["removed"]) == sorted(site.agent_id(n) for n in names)
+    assert runner.status == "successful", job_output(runner)[-4000:]
+    (restore,) = task_events(events, "Restore the agents of this batch")
+    assert restore["event_data"]["res"]["restored"] == names
     assert site.filtered_hostnames() == []
     assert site.held() == []
 
 
 def test_status_through_ansible_runner(site):
     runner, events = run_job(site, "status", {"agent_maintenance_memory_file": str(site.memory_file)}, "status")
-    assert runner.status == "successful", runner.stdout.read()[-4000:]
-    (table,) = task_events(events, "Show the status")
-    assert "6 agents, 0 filtered, 0 disconnected" in table["event_data"]["res"]["msg"][1]
+    assert runner.status == "successful", job_output(runner)[-4000:]
+    (table,) = task_events(events, "Status of the agents")
+    lines = table["event_data"]["res"]["lines"]
+    assert lines[0].startswith("6 agents, 0 filtered, 0 disconnected, "), lines
+    assert sorted(line.split()[0] for line in lines[2:]) == sorted(site.hostnames()), lines
+    # the table, as plain text in the job's output
+    output = job_output(runner).splitlines()
+    assert all(f"    {line}" in output for line in lines), output
 
 
 def test_survey_specs_name_the_playbooks_variables():

@@ -2,24 +2,37 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The playbooks of the collection (drain, restore, status, rolling_maintenance), run by FQCN against
-simulated clusters; the maintenance step drives the simulator (files/sim_maintenance.yml)."""
+simulated clusters; the maintenance step drives the simulator (files/sim_maintenance.yml).
+
+What a rolling run did is read from its ledger (the memory file: agents and their owners, holds, runs), from the
+simulator (filtered agents, request log) and from its summary (the `lines` of the task that ends the run)."""
 
 from __future__ import annotations
 
+import json
+import re
 import socket
+import subprocess
+import threading
 import time
 
 import pytest
 from maintenance_helpers import (
+    ANSIBLE_PLAYBOOK,
     BACKENDS,
     NATIVE,
     SIM_MAINTENANCE,
     CapacityWatch,
     SimulatedSite,
+    ansible_env,
     cluster_args,
+    finish_run,
 )
 
 from mesos_sim.waiting import wait_until
+
+FILTERS_PATH = "/allocator/filters"
+DEFAULT_CALLBACK = {"ANSIBLE_STDOUT_CALLBACK": "default"}
 
 
 @pytest.fixture
@@ -43,6 +56,102 @@ def rolling_vars(**extra):
     return variables
 
 
+def hosts(*numbers):
+    return [f"agent-{n}.example.com" for n in numbers]
+
+
+def ledger(site):
+    """The ledger the runs share (empty when no run wrote one)."""
+    return site.memory() or {"agents": {}, "holds": {}, "runs": {}}
+
+
+def plan(run):
+    """The result of the plan of a rolling maintenance (run_id, resumed, todo, batch, lines)."""
+    return run.last("Plan the rolling maintenance")
+
+
+def refusal(run):
+    """The message of the task that refused the run (the last failed one)."""
+    failed = [r for r in run.results if r["_status"] == "failed"]
+    assert failed, run.output
+    return failed[-1]["msg"]
+
+
+def summary(run):
+    """The summary of a rolling maintenance, which it also printed as plain text."""
+    lines = run.summary
+    assert lines, run.output
+    printed = run.stdout.splitlines()
+    for line in lines:
+        assert f"    {line}" in printed, (line, run.output)
+    return lines
+
+
+def batch_lines(lines):
+    return {line.split(" (", 1)[0]: line for line in lines if line.startswith("batch ")}
+
+
+def assert_nothing_left(site):
+    """No agent out of service, nothing in the ledger: no agent kept out, no hold, no unfinished run."""
+    assert site.filtered_hostnames() == []
+    data = ledger(site)
+    assert (data["agents"], data["holds"], data["runs"]) == ({}, {}, {}), json.dumps(data, indent=1)
+
+
+def port_of(url):
+    return url.rsplit(":", 1)[1]
+
+
+def log_filter_requests(site):
+    """The agent ids that filter requests name, in order, from now on: the body of a POST to the allocator
+    module's endpoint (its URL names no agent), or the v1 call of the native backend."""
+    named = []
+    log_request = site.cluster.log_request
+
+    def log(index, request):
+        log_request(index, request)
+        if request.method == "POST" and request.path == FILTERS_PATH:
+            try:
+                named.append(json.loads(request.body or b"{}").get("agentId"))
+            except ValueError:
+                named.append(None)
+
+    site.cluster.log_request = log
+
+    def requested():
+        if site.native:
+            return [target for kind, target in site.changes() if kind == "filter"]
+        return list(named)
+
+    return requested
+
+
+def fail_filter_post(site, number):
+    """The `number`-th POST of a filter from now on is answered 500 by the master (allocator module). The request
+    log is written before the master looks up its faults, so the fault injected there hits that very request."""
+    posts = {"count": 0, "armed": True}
+    log_request = site.cluster.log_request
+
+    def log(index, request):
+        log_request(index, request)
+        if posts["armed"] and request.method == "POST" and request.path == FILTERS_PATH:
+            posts["count"] += 1
+            if posts["count"] == number:
+                posts["armed"] = False
+                site.cluster.inject(FILTERS_PATH, status=500, body="simulated allocator failure", count=1)
+
+    site.cluster.log_request = log
+    return posts
+
+
+def unreachable_host_vars():
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    return {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": closed_port}
+
+
+# --- drain, restore and status playbooks -------------------------------------------------------------------------
 @pytest.mark.parametrize("build", BACKENDS)
 def test_drain_and_restore_playbooks_with_survey_shaped_input(make_site, build):
     site = make_site(agents=6, build=build, tasks=6, task_duration=0.5)
@@ -55,11 +164,17 @@ def test_drain_and_restore_playbooks_with_survey_shaped_input(make_site, build):
     drain = site.run("drain", survey)
     assert drain.rc == 0, drain.output
     assert site.filtered_hostnames() == names
-    report = drain.messages("Report the drain per agent")[-1]
-    assert all("filter added by this run" in line and "after waiting" in line for line in report), report
+    result = drain.last("Drain the agents of this batch")
+    assert [(a["hostname"], a["outcome"]) for a in result["agents"]] == [(n, "new") for n in names], result
+    assert result["active_tasks"] == dict.fromkeys(names, 0), result
+    assert "    taken out by this run: " + ", ".join(names) in drain.stdout.splitlines(), drain.output
+    assert {h: list(r["owners"]) for h, r in ledger(site)["agents"].items()} == dict.fromkeys(
+        names, ["agent_maintenance"]
+    )
 
     restore = site.run("restore", survey)
     assert restore.rc == 0, restore.output
+    assert restore.last("Restore the agents of this batch")["restored"] == names
     assert site.filtered_hostnames() == []
     assert site.held() == []
 
@@ -70,30 +185,48 @@ def test_drain_playbook_takes_unknown_names_as_agent_hostnames(make_site):
     run = site.run("drain", {"mesos_maintenance_agents": name}, inventory=site.inventory(hosts=[]))
     assert run.rc == 0, run.output
     assert site.filtered_hostnames() == [name]
+    assert site.held() == [name]
 
 
 def test_playbooks_refuse_an_empty_target(make_site):
     site = make_site(agents=2, build="later")
     for playbook in ("drain", "restore", "rolling_maintenance"):
-        run = site.run(playbook)
-        assert run.rc != 0
-        assert "Set mesos_maintenance_agents" in run.last("Refuse an empty list of agents")["msg"]
+        run = site.run(playbook, {"mesos_maintenance_agents": " , "})
+        assert run.rc != 0, run.output
+        assert "Set mesos_maintenance_agents" in refusal(run), run.output
+    assert site.changes() == []
+    assert site.memory() is None
 
 
 def test_status_playbook(make_site):
-    site = make_site(agents=4, build="0afdd8b", tasks=4)
-    site.cluster.add_filter(site.agent_id(site.hostnames()[0]))
-    site.cluster.disconnect_agent(site.agent_id(site.hostnames()[1]))
-    run = site.run("status")
-    assert run.rc == 0, run.output
-    table = run.messages("Show the status")[-1]
-    assert table[0].startswith("leader: http://") and "build: 0afdd8b" in table[0], table
-    assert "4 agents, 1 filtered, 1 disconnected" in table[1], table
-    rows = {line.split()[0]: line.split() for line in table[3:]}
-    assert rows["agent-1.example.com"][2] == "yes"
-    assert rows["agent-2.example.com"][3] == "NO"
+    site = make_site(agents=6, build="0afdd8b", tasks=6)
+    drained = site.run("drain", {"mesos_maintenance_agents": "agent-3.example.com", "agent_maintenance_wait": "false"})
+    assert drained.rc == 0, drained.output
+    site.cluster.add_filter(site.agent_id("agent-1.example.com"))
+    site.cluster.disconnect_agent(site.agent_id("agent-2.example.com"))
+    run = site.run("status", env=DEFAULT_CALLBACK)
+    assert run.rc == 0, run.stdout + run.stderr
+    printed = [line.strip() for line in run.stdout.splitlines()]
+    # the table as plain text: its title, its header, one row per agent
+    (title,) = [line for line in printed if line.startswith("6 agents, ")]
+    assert title.startswith("6 agents, 2 filtered, 1 disconnected, ") and "1 kept out by mesos.maintenance" in title
+    assert "leader http://" in title and "(allocator module build 0afdd8b)" in title, title
+    header = printed.index(next(line for line in printed if line.startswith("HOSTNAME ")))
+    assert printed[header].split() == ["HOSTNAME", "AGENT", "ID", "FILTERED", "CONNECTED", "TASKS", "KEPT", "OUT", "BY"]
+    rows = {line.split()[0]: line.split()[1:] for line in printed[header + 1 : header + 7]}
+    assert sorted(rows) == site.hostnames(), printed
+    assert rows["agent-1.example.com"][1:3] == ["yes", "yes"]  # filtered by someone else: kept out by nobody
+    assert rows["agent-1.example.com"][4:] == []
+    assert rows["agent-2.example.com"][2] == "NO"
+    assert rows["agent-3.example.com"][1:3] == ["yes", "yes"] and rows["agent-3.example.com"][4:] == [
+        "agent_maintenance"
+    ]
+    assert rows["agent-4.example.com"][:3] == [site.agent_id("agent-4.example.com"), "no", "yes"]
+    assert rows["agent-4.example.com"][3].isdigit() and rows["agent-4.example.com"][4:] == []
+    assert not any(line.startswith('- "') or '"msg":' in line for line in printed), run.stdout
 
 
+# --- rolling maintenance ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("build", ["later", NATIVE])
 def test_rolling_check_mode_changes_nothing(make_site, build):
     site = make_site(agents=8, build=build, tasks=8, task_duration=0.5)
@@ -106,47 +239,53 @@ def test_rolling_check_mode_changes_nothing(make_site, build):
     )
     assert run.rc == 0, run.output
     assert site.filtered_hostnames() == []
-    assert site.memory() is None
+    assert site.memory() is None  # the ledger was never written
     assert site.changes() == []
     assert len(site.cluster.agents) == 8 and "agent-2.example.com" in site.hostnames()
-    summary = run.summary
-    assert summary[0].startswith("check mode, nothing changed: 3 batch(es)"), summary
+    planned = plan(run)
+    assert (planned["batch"], planned["todo"]) == (3, site.hostnames()), planned
+    assert planned["lines"][0].endswith("(check mode: nothing will be changed)."), planned["lines"]
+    assert len(run.tasks("Drain the agents of this batch")) == 3
+    assert summary(run)[0].startswith("check mode, nothing changed: 0 batch(es), 0 agent(s) restored, 0 failed, ")
 
 
 @pytest.mark.parametrize("build", BACKENDS)
 def test_failed_batch_stops_the_run_and_the_rerun_completes(make_site, build):
     site = make_site(agents=9, build=build, tasks=9, task_duration=0.3)
+    requested = log_filter_requests(site)
     variables = rolling_vars(
         mesos_maintenance_agents="mesos_agents", mesos_maintenance_serial="3", sim_fail_on=["agent-5.example.com"]
     )
     first = site.run("rolling_maintenance", variables)
     assert first.rc != 0
-    failed_batch = ["agent-4.example.com", "agent-5.example.com", "agent-6.example.com"]
-    assert site.filtered_hostnames() == failed_batch
+    failed_batch = hosts(4, 5, 6)
+    assert site.filtered_hostnames() == failed_batch, first.output
     assert site.held() == failed_batch
-    assert site.memory()["rolling"]["done"] == ["agent-1.example.com", "agent-2.example.com", "agent-3.example.com"]
-    # later batches untouched
-    touched = {target for _, target in site.changes()}
-    for host in ("agent-7.example.com", "agent-8.example.com", "agent-9.example.com"):
-        assert not any(site.agent_id(host) in t for t in touched)
-    summary = first.messages("Summary of the rolling maintenance")[-1]
-    assert summary[0].startswith("FAILED: 2 batch(es), 3 agent(s) restored, 3 failed, 3 not started"), summary
-    assert any("simulated maintenance failure on agent-5.example.com" in line for line in summary), summary
-    assert any("still drained" in line and "agent-4.example.com" in line for line in summary), summary
+    run_id = plan(first)["run_id"]
+    record = ledger(site)["runs"][run_id]
+    assert (record["done"], record["failed"]) == (hosts(1, 2, 3), failed_batch)
+    assert [b["outcome"] for b in record["batches"]] == ["restored", "failed"]
+    # later batches untouched: never filtered, never in the ledger
+    later = {site.agent_id(h) for h in hosts(7, 8, 9)}
+    assert not later & set(requested()), requested()
+    assert not any(target.endswith(tuple(later)) for _, target in site.changes()), site.changes()
+    lines = summary(first)
+    assert lines[0].startswith("FAILED: 2 batch(es), 3 agent(s) restored, 3 failed, 3 not started"), lines
+    assert "simulated maintenance failure on agent-5.example.com" in batch_lines(lines)["batch 2"], lines
+    assert any(line.startswith("the failed batch stays out of service: " + ", ".join(failed_batch)) for line in lines)
 
     site.cluster.reset_log()
+    first_filters = len(requested())
     second = site.run("rolling_maintenance", {**variables, "sim_fail_on": []})
     assert second.rc == 0, second.output
-    assert site.filtered_hostnames() == []
-    assert site.held() == []
-    assert "rolling" not in site.memory()
-    summary = second.summary
-    assert summary[0] == "done: 2 batch(es), 6 agent(s) restored, 0 failed, 0 not started, 3 done by an earlier run", (
-        summary
-    )
+    assert plan(second)["lines"][0].startswith(f"Resuming the rolling maintenance {run_id} "), plan(second)
+    assert plan(second)["todo"] == hosts(4, 5, 6, 7, 8, 9)
+    assert_nothing_left(site)
+    lines = summary(second)
+    assert lines[0].startswith("done: 4 batch(es), 9 agent(s) restored, 0 failed, 0 not started, 3 done by an "), lines
     # the re-run did not drain the agents the first run had finished
-    posted = " ".join(target for kind, target in site.changes() if kind == "filter")
-    assert site.agent_id("agent-1.example.com") not in posted
+    done_ids = {site.agent_id(h) for h in hosts(1, 2, 3)}
+    assert not done_ids & set(requested()[first_filters:]), requested()
 
 
 @pytest.mark.parametrize("build", BACKENDS)
@@ -174,21 +313,19 @@ def test_agent_back_under_a_new_id_is_kept_filtered_and_restored(make_site, buil
     run = pending()
     assert run.rc == 0, run.output
     # inside the maintenance step of agent-2, after its replacement: the new id is filtered at the leader
-    seen = run.messages("The agent is filtered during its maintenance")
+    seen = [r["msg"] for r in run.tasks("The agent is filtered during its maintenance") if r["_status"] == "ok"]
     assert seen and seen[-1].startswith(f"agent-2.example.com {new_id} filtered at http://"), seen
-    hold = run.messages("Report the hold")[-1]
-    verb = "deactivated again" if site.native else "filtered again"
-    assert any(f"{verb} agent-2.example.com ({new_id}, was {old_id}): new agent id" in line for line in hold), hold
+    holds = run.last("Restore the agents of this batch")["holds"]
+    assert [h["how"] for h in holds["ended"]] == ["released"], holds
+    assert any(
+        (r["hostname"], r["agent_id"], r["reason"]) == ("agent-2.example.com", new_id, "new agent id")
+        for r in holds["reasserted"]
+    ), holds
     log = site.changes()
     assert [i for i, (kind, target) in enumerate(log) if kind == "unfilter" and new_id in target], log
-    assert site.filtered_hostnames() == []
-    assert site.held() == []
-    summary = run.summary
-    assert any("came back under a new id: agent-2.example.com" in line for line in summary), summary
-    assert any(
-        f"filtered again during the maintenance: agent-2.example.com (new id {new_id})" in line for line in summary
-    ), summary
-    assert any("lost filter(s) put back" in line for line in summary), summary
+    assert_nothing_left(site)
+    line = batch_lines(summary(run))["batch 1"]
+    assert f"kept out again during the maintenance: agent-2.example.com (new id {new_id})" in line, line
 
 
 @pytest.mark.parametrize("build", ["0afdd8b", NATIVE])
@@ -209,27 +346,26 @@ def test_leader_failover_during_the_maintenance_of_a_batch(make_site, build):
     assert run.rc == 0, run.output
     new_leader = site.cluster.leader_url
     assert new_leader != first_leader
-    seen = run.messages("The agent is filtered during its maintenance")
+    seen = [r["msg"] for r in run.tasks("The agent is filtered during its maintenance") if r["_status"] == "ok"]
     assert seen == [f"agent-1.example.com {site.agent_id('agent-1.example.com')} filtered at {new_leader}"], seen
-    assert site.filtered_ids() == set()
-    assert site.held() == []
-    hold = run.messages("Report the hold")[0]
-    summary = run.summary
-    assert summary[0] == "done: 2 batch(es), 4 agent(s) restored, 0 failed, 0 not started", summary
-    assert any(line.startswith("leader failover during batch 1") for line in summary), summary
+    assert_nothing_left(site)
+    lines = summary(run)
+    assert lines[0].startswith("done: 2 batch(es), 4 agent(s) restored, 0 failed, 0 not started; leader http://")
+    leaders = re.search(r"; leader (\S+) -> (\S+);", lines[0])
+    assert leaders, lines
+    assert (port_of(leaders[1]), port_of(leaders[2])) == (port_of(first_leader), port_of(new_leader)), lines
+    assert any(line.startswith("leader failover during batch 1: ") for line in lines), lines
+    batch = batch_lines(lines)["batch 1"]
     if site.native:
-        assert len(hold) == 1 and hold[0].startswith("held agent-1.example.com, agent-2.example.com"), hold
+        assert lines[0].endswith("; backend native"), lines
+        assert "kept out again" not in batch, batch
         filters = [target for kind, target in site.changes() if kind == "filter"]
         assert sorted(filters) == sorted(site.agent_id(h) for h in site.hostnames()), filters
-        assert any(line.startswith("leader: ") and line.endswith("; backend: native") for line in summary), summary
         return
-    for host in ("agent-1.example.com", "agent-2.example.com"):
-        assert any(f"filtered again {host} (" in line and line.endswith("leader changed") for line in hold), hold
-    assert any(
-        "filtered again during the maintenance: agent-1.example.com (leader changed), agent-2.example.com "
-        "(leader changed)" in line
-        for line in summary
-    ), summary
+    assert (
+        "kept out again during the maintenance: agent-1.example.com (leader changed), agent-2.example.com "
+        "(leader changed)" in batch
+    ), batch
 
 
 # Maintenance steps with a run_once task that fails the batch: the task fails every host of the batch, but
@@ -240,7 +376,7 @@ FIRMWARE_STEP = """
     msg: the firmware server does not answer
   run_once: true
 """
-# From this step on the masters answer 500: the restore's first read, a run_once task of the role, fails.
+# From this step on the masters answer 500: the restore's read of the cluster, a run_once task of the role, fails.
 MASTERS_FAIL_STEP = """
 - name: The masters start failing
   ansible.builtin.uri:
@@ -277,89 +413,99 @@ def test_a_run_once_task_failing_fails_the_batch_with_a_summary_and_the_rerun_co
     first = site.run("rolling_maintenance", variables)
     site.cluster.clear_faults()
     assert first.rc != 0
-    batch = ["agent-1.example.com", "agent-2.example.com"]
+    batch = hosts(1, 2)
     assert site.filtered_hostnames() == batch, first.output
     assert site.held() == batch
-    summary = first.summary
-    assert summary[0].startswith("FAILED: 1 batch(es), 0 agent(s) restored, 2 failed, 2 not started"), summary
-    assert any(error in line for line in summary), summary
-    assert any("still drained" in line and "agent-1.example.com, agent-2.example.com" in line for line in summary)
+    failed = first.last("Record the failed batch and stop")
+    assert failed["msg"].startswith("The batch agent-1.example.com, agent-2.example.com failed ("), failed["msg"]
+    lines = summary(first)
+    assert lines[0].startswith("FAILED: 1 batch(es), 0 agent(s) restored, 2 failed, 2 not started"), lines
+    assert error in batch_lines(lines)["batch 1"], lines
+    assert any(line.startswith("the failed batch stays out of service: " + ", ".join(batch)) for line in lines)
 
     second = site.run("rolling_maintenance", {**variables, "mesos_maintenance_tasks_file": str(SIM_MAINTENANCE)})
     assert second.rc == 0, second.output
-    assert site.filtered_hostnames() == [] and site.held() == []
-    assert second.summary[0].startswith("done: 2 batch(es), 4 agent(s) restored, 0 failed"), second.summary
+    assert plan(second)["run_id"] == plan(first)["run_id"]
+    assert_nothing_left(site)
+    assert summary(second)[0].startswith("done: 3 batch(es), 4 agent(s) restored, 0 failed"), summary(second)
 
 
 def test_the_rerun_ends_the_hold_that_a_killed_run_left_running(make_site, tmp_path):
     """ansible-playbook killed during a maintenance step leaves its hold running in the background (for up to
-    agent_maintenance_hold_timeout). The re-run must end it: else it would filter the batch again right after
-    the re-run restored it, leaving agents out of service that the summary calls restored."""
+    agent_maintenance_hold_timeout). The re-run resumes the same run and its restore ends that hold: else it
+    would filter the batch again right after the re-run restored it, leaving agents out of service that the
+    summary calls restored."""
     site = make_site(agents=4, build="later", tasks=4, task_duration=0.3)
     slow = tmp_path / "slow.yml"
     slow.write_text("- name: A long maintenance\n  ansible.builtin.pause:\n    seconds: 600\n")
     variables = rolling_vars(mesos_maintenance_agents="mesos_agents", mesos_maintenance_serial="2")
     pending = site.run("rolling_maintenance", {**variables, "mesos_maintenance_tasks_file": str(slow)}, background=True)
 
-    def holding():
-        return any(f.read_text().startswith("holding") for f in site.hold_dir.glob("hold-*"))
+    def holds():
+        return ledger(site)["holds"]
 
-    wait_until(holding, timeout=120, what="the hold of batch 1 in force")
+    wait_until(lambda: any(h["status"] == "holding" for h in holds().values()), timeout=120, what="the hold of batch 1")
     pending.proc.kill()
     pending.proc.communicate()
-    assert site.filtered_hostnames() == ["agent-1.example.com", "agent-2.example.com"]
+    assert site.filtered_hostnames() == hosts(1, 2)
+    ((hold_id, hold),) = holds().items()
+    assert hold["hostnames"] == hosts(1, 2)
+    # the hold outlives ansible-playbook: it goes on renewing its lease
+    wait_until(lambda: holds()[hold_id]["lease_until"] > hold["lease_until"] + 1, timeout=30, what="a renewal")
+    run_id = hold["run"]
 
     rerun = site.run("rolling_maintenance", variables)
     assert rerun.rc == 0, rerun.output
-    assert rerun.summary[0].startswith("done: 2 batch(es), 4 agent(s) restored, 0 failed"), rerun.summary
+    assert plan(rerun)["lines"][0].startswith(f"Resuming the rolling maintenance {run_id} "), plan(rerun)
+    ended = {h["hold"]: h for r in rerun.tasks("Restore the agents of this batch") for h in r["holds"]["ended"]}
+    assert ended[hold_id]["run"] == run_id and not ended[hold_id]["still_running"], ended
+    assert summary(rerun)[0].startswith("done: 2 batch(es), 4 agent(s) restored, 0 failed"), summary(rerun)
+    assert_nothing_left(site)
     time.sleep(2)  # ten times the hold interval: a hold still running would have filtered agent-1 again
     assert site.filtered_hostnames() == []
-    assert list(site.hold_dir.glob("hold-*")) == []
 
 
 def test_unreachable_host_fails_its_batch_with_a_summary_and_the_rerun_completes(make_site):
+    """A host that does not answer is dropped from the play; the restore finds it missing from the batch
+    record and fails the batch, which stays out of service (its hold too) for the re-run."""
     site = make_site(agents=4, build="later", tasks=4, task_duration=0.3)
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    unreachable = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": closed_port}
-    variables = rolling_vars(
-        mesos_maintenance_agents="mesos_agents", mesos_maintenance_serial="2", mesos_maintenance_reachable_timeout="2"
-    )
-    first = site.run(
-        "rolling_maintenance", variables, inventory=site.inventory(host_vars={"agent-3.example.com": unreachable})
-    )
+    variables = rolling_vars(mesos_maintenance_agents="mesos_agents", mesos_maintenance_serial="2")
+    inventory = site.inventory(host_vars={"agent-3.example.com": unreachable_host_vars()})
+    first = site.run("rolling_maintenance", variables, inventory=inventory)
     assert first.rc != 0
-    failed_batch = ["agent-3.example.com", "agent-4.example.com"]
+    failed_batch = hosts(3, 4)
     assert site.filtered_hostnames() == failed_batch, first.output
     assert site.held() == failed_batch
-    summary = first.summary
-    assert summary[0] == "FAILED: 2 batch(es), 2 agent(s) restored, 2 failed, 0 not started", summary
-    assert any(line.startswith("batch 2 (") and "unreachable: agent-3.example.com" in line for line in summary), summary
-    assert "unreachable during the maintenance (its batch stays filtered): agent-3.example.com" in summary, summary
-    assert any("still drained" in line and "agent-3.example.com, agent-4.example.com" in line for line in summary)
-    # the hold of the failed batch was released and has ended
-    assert first.messages("Report the hold")[-1][0].startswith("held agent-3.example.com, agent-4.example.com")
+    assert [h["hostnames"] for h in ledger(site)["holds"].values()] == [failed_batch]
+    assert [r["_status"] for r in first.tasks("Work on the agent host")].count("unreachable") == 1
+    lines = summary(first)
+    assert lines[0].startswith("FAILED: 2 batch(es), 2 agent(s) restored, 2 failed, 0 not started"), lines
+    batch = batch_lines(lines)["batch 2"]
+    assert "agent-3.example.com: dropped from the play" in batch, batch
+    assert any(line.startswith("the failed batch stays out of service: " + ", ".join(failed_batch)) for line in lines)
 
     second = site.run("rolling_maintenance", variables)
     assert second.rc == 0, second.output
-    assert site.filtered_hostnames() == [] and site.held() == []
-    assert second.summary[0] == (
-        "done: 1 batch(es), 2 agent(s) restored, 0 failed, 0 not started, 2 done by an earlier run"
-    ), second.summary
+    assert plan(second)["todo"] == failed_batch and plan(second)["resumed"] is True, plan(second)
+    assert_nothing_left(site)
+    assert summary(second)[0].startswith(
+        "done: 3 batch(es), 4 agent(s) restored, 0 failed, 0 not started, 2 done by an earlier run"
+    ), summary(second)
 
 
 @pytest.mark.parametrize("build", ["0afdd8b", NATIVE])
 def test_agent_filtered_before_the_maintenance_stays_filtered(make_site, build):
     site = make_site(agents=6, build=build, tasks=6, task_duration=0.3)
     site.filter_as_someone_else(site.agent_id("agent-3.example.com"))
-    agents = ",".join(f"agent-{n}.example.com" for n in range(1, 5))
-    variables = rolling_vars(mesos_maintenance_agents=agents, mesos_maintenance_serial="2")
+    variables = rolling_vars(mesos_maintenance_agents=",".join(hosts(1, 2, 3, 4)), mesos_maintenance_serial="2")
     run = site.run("rolling_maintenance", variables)
     assert run.rc == 0, run.output
     assert site.filtered_hostnames() == ["agent-3.example.com"]
     assert site.held() == []
-    assert any(line.startswith("left filtered") and "agent-3.example.com" in line for line in run.summary), run.summary
+    lines = summary(run)
+    assert any(line.startswith("left out of service") and line.endswith(": agent-3.example.com") for line in lines)
+    drains = run.tasks("Drain the agents of this batch")
+    assert [a["outcome"] for a in drains[1]["agents"]] == ["external", "new"], drains[1]
 
 
 def test_capacity_guard_checked_before_the_first_batch(make_site):
@@ -369,9 +515,12 @@ def test_capacity_guard_checked_before_the_first_batch(make_site):
     )
     run = site.run("rolling_maintenance", variables)
     assert run.rc != 0
-    msg = run.last("Check the batch size against the capacity guard")["msg"]
+    msg = plan(run)["msg"]
     assert "Batches of 3 agent(s)" in msg and "Nothing was changed" in msg, msg
+    assert not run.tasks("Drain the agents of this batch")
+    assert site.changes() == []
     assert site.filtered_hostnames() == []
+    assert ledger(site)["runs"] == {} and ledger(site)["agents"] == {}
 
 
 @pytest.mark.timeout(900)
@@ -400,30 +549,29 @@ def test_rolling_maintenance_of_100_agents_with_failover_and_a_returning_agent(m
         run = site.run("rolling_maintenance", variables, timeout=900)
     assert run.rc == 0, run.output
     assert site.cluster.leader_url != first_leader
-    assert site.filtered_ids() == set()
-    assert site.held() == []
+    assert_nothing_left(site)
     assert len(site.cluster.agents) == 100 and all(a["active"] for a in site.cluster.agents)
     assert watch.max_unavailable <= 10, (watch.max_unavailable, sorted(watch.worst))
     agent_id = site.agent_id("agent-72.example.com")
-    seen = run.messages("The agent is filtered during its maintenance")
+    seen = [r["msg"] for r in run.tasks("The agent is filtered during its maintenance") if r["_status"] == "ok"]
     assert len(seen) == 2 and seen[1].startswith(f"agent-72.example.com {agent_id} filtered at http://"), seen
-    summary = run.summary
-    assert summary[0] == "done: 10 batch(es), 100 agent(s) restored, 0 failed, 0 not started", summary
-    assert any(line.startswith("leader failover during batch 4") for line in summary), summary
-    batch = {line.split(" (", 1)[0]: line for line in summary if line.startswith("batch ")}
+    lines = summary(run)
+    assert lines[0].startswith("done: 10 batch(es), 100 agent(s) restored, 0 failed, 0 not started; leader "), lines
+    assert any(line.startswith("leader failover during batch 4: ") for line in lines), lines
+    batch = batch_lines(lines)
     if site.native:
         assert agent_id != old_id
-        assert "filtered again" not in batch["batch 4"], batch["batch 4"]
+        assert "kept out again" not in batch["batch 4"], batch["batch 4"]
         assert f"agent-72.example.com (new id {agent_id})" in batch["batch 8"], batch["batch 8"]
     else:
-        assert "filtered again during the maintenance: " in batch["batch 4"], batch["batch 4"]
-        assert "agent-35.example.com (" in batch["batch 4"], batch["batch 4"]
+        assert "kept out again during the maintenance: " in batch["batch 4"], batch["batch 4"]
+        assert "agent-35.example.com (leader changed)" in batch["batch 4"], batch["batch 4"]
         assert "agent-72.example.com (filter lost)" in batch["batch 8"], batch["batch 8"]
     print(
         f"\n{build}, 100 agents in batches of 10: {run.elapsed:.1f} s, max unavailable {watch.max_unavailable}, "
         f"{watch.samples} samples"
     )
-    for line in summary:
+    for line in lines:
         print(line)
 
 
@@ -446,6 +594,207 @@ def test_maintenance_given_as_a_role(make_site, tmp_path):
     )
     run = site.run("rolling_maintenance", variables, env={"ANSIBLE_ROLES_PATH": str(tmp_path / "roles")})
     assert run.rc == 0, run.output
-    assert len(run.messages("Note the patch")) == 4
-    assert site.filtered_hostnames() == [] and site.held() == []
-    assert run.summary[0] == "done: 2 batch(es), 4 agent(s) restored, 0 failed, 0 not started", run.summary
+    assert plan(run)["maintenance"] == "patch_agent"
+    assert sorted(r["msg"] for r in run.tasks("Note the patch")) == [f"patched {h}" for h in site.hostnames()]
+    assert_nothing_left(site)
+    assert summary(run)[0].startswith("done: 2 batch(es), 4 agent(s) restored, 0 failed, 0 not started"), run.summary
+
+
+# --- refused before any agent is touched -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "variables, fragments",
+    [
+        (
+            {"mesos_maintenance_tasks_file": "maintenance/no-such-step.yml"},
+            [
+                "mesos_maintenance_tasks_file=maintenance/no-such-step.yml: no such file",
+                "A relative path is looked up in the directory ansible-playbook runs in, then in the collection's "
+                "playbooks/",
+            ],
+        ),
+        (
+            {"mesos_maintenance_tasks_file": "/nowhere/step.yml"},
+            ["mesos_maintenance_tasks_file=/nowhere/step.yml: no such file (looked for /nowhere/step.yml)"],
+        ),
+        (
+            {"mesos_maintenance_role": "no_such_role"},
+            ["mesos_maintenance_role=no_such_role: no such role", "as a collection role and in the roles paths"],
+        ),
+    ],
+    ids=["relative-tasks-file", "absolute-tasks-file", "role"],
+)
+def test_a_maintenance_that_does_not_exist_is_refused_before_any_agent_is_touched(make_site, variables, fragments):
+    site = make_site(agents=4, build="later", tasks=4, task_duration=0.3)
+    run = site.run("rolling_maintenance", {**rolling_vars(mesos_maintenance_agents="mesos_agents"), **variables})
+    assert run.rc != 0
+    msg = refusal(run)
+    for fragment in fragments:
+        assert fragment in msg, msg
+    assert "Nothing was changed." in msg, msg
+    assert not run.tasks("Drain the agents of this batch")
+    assert site.changes() == []
+    assert site.filtered_hostnames() == []
+    assert ledger(site)["agents"] == {} and ledger(site)["runs"] == {}
+
+
+def test_a_relative_tasks_file_resolves_against_the_directory_of_ansible_playbook_first(make_site, tmp_path):
+    """tasks/pause.yml exists in the collection's playbooks/ too: the one in the directory ansible-playbook runs
+    in (an AWX project's root) wins."""
+    site = make_site(agents=2, build="later")
+    project = tmp_path / "project"
+    (project / "tasks").mkdir(parents=True)
+    (project / "tasks" / "pause.yml").write_text(
+        "- name: The project's own step\n  ansible.builtin.debug:\n    msg: maintained {{ inventory_hostname }}\n"
+    )
+    variables = {
+        "mesos_maintenance_agents": "mesos_agents",
+        "mesos_maintenance_serial": "1",
+        "mesos_maintenance_tasks_file": "tasks/pause.yml",
+    }
+    results = tmp_path / "results-cwd.json"
+    extra = tmp_path / "extra-cwd.json"
+    extra.write_text(json.dumps(variables))
+    command = [
+        ANSIBLE_PLAYBOOK,
+        "-i",
+        str(site.inventory()),
+        "mesos.maintenance.rolling_maintenance",
+        "-e",
+        f"@{extra}",
+    ]
+    env = ansible_env(tmp_path, site.collections_path, results)
+    started = time.monotonic()
+    proc = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = finish_run(proc, results, started, 300)
+    assert run.rc == 0, run.output
+    assert plan(run)["maintenance"] == str(project / "tasks" / "pause.yml")
+    assert [r["msg"] for r in run.tasks("The project's own step")] == [f"maintained {h}" for h in site.hostnames()]
+    assert not run.tasks("Pretend to maintain the batch")  # the collection's tasks/pause.yml
+    assert_nothing_left(site)
+
+
+# --- every failure path prints the summary, leaves the batch recorded for the re-run, and the re-run completes ---
+@pytest.mark.parametrize("where", ["drain", "maintenance", "unreachable", "restore"])
+def test_every_failure_path_prints_the_summary_and_the_rerun_completes(make_site, tmp_path, where):
+    site = make_site(agents=4, build="later", tasks=4, task_duration=0.3)
+    variables = rolling_vars(mesos_maintenance_agents="mesos_agents", mesos_maintenance_serial="2")
+    inventory = None
+    failing = {}
+    if where == "drain":
+        fail_filter_post(site, 2)  # agent-1 is filtered, agent-2's filter is refused
+        error = "simulated allocator failure"
+    elif where == "maintenance":
+        failing = {"sim_fail_on": ["agent-2.example.com"]}
+        error = "agent-2.example.com: Fail the maintenance: simulated maintenance failure on agent-2.example.com"
+    elif where == "unreachable":
+        inventory = site.inventory(host_vars={"agent-2.example.com": unreachable_host_vars()})
+        error = "agent-2.example.com: dropped from the play"
+    else:
+        step = tmp_path / "step.yml"
+        step.write_text(MASTERS_FAIL_STEP)
+        failing = {"mesos_maintenance_tasks_file": str(step)}
+        error = "simulated master failure"
+    first = site.run("rolling_maintenance", {**variables, **failing}, inventory=inventory)
+    site.cluster.clear_faults()
+    assert first.rc != 0
+    batch = hosts(1, 2)
+    lines = summary(first)
+    assert lines[0].startswith("FAILED: 1 batch(es), 0 agent(s) restored, 2 failed, 2 not started; leader "), lines
+    assert batch_lines(lines)["batch 1"].startswith(f"batch 1 ({', '.join(batch)}): failed in "), lines
+    assert error in batch_lines(lines)["batch 1"], lines
+    assert any(line.startswith(f"the failed batch stays out of service: {', '.join(batch)} -- ") for line in lines)
+    data = ledger(site)
+    run_id = plan(first)["run_id"]
+    ((recorded_id, record),) = data["runs"].items()
+    assert recorded_id == run_id and record["failed"] == batch, record
+    assert [(b["hosts"], b["outcome"]) for b in record["batches"]] == [(batch, "failed")], record
+    kept = hosts(1) if where == "drain" else batch  # the refused filter was never taken
+    assert site.filtered_hostnames() == kept
+    assert {h: list(r["owners"]) for h, r in data["agents"].items()} == dict.fromkeys(kept, [run_id])
+    holds = [(h["run"], h["hostnames"], h["released"]) for h in data["holds"].values()]
+    if where in ("maintenance", "unreachable"):
+        assert holds == [(run_id, batch, False)], data["holds"]  # left to the re-run
+    else:
+        assert holds == [], data["holds"]  # never started (drain), or ended by the restore before it failed
+
+    second = site.run("rolling_maintenance", variables)
+    assert second.rc == 0, second.output
+    assert plan(second)["run_id"] == run_id
+    assert summary(second)[0].startswith("done: 3 batch(es), 4 agent(s) restored, 0 failed, 0 not started; "), summary(
+        second
+    )
+    assert_nothing_left(site)
+
+
+# --- what an operator sees --------------------------------------------------------------------------------------
+def read_lines(proc):
+    """Read `proc`'s stdout line by line in a thread: [(time.monotonic() of arrival, line)], and the thread."""
+    lines = []
+
+    def read():
+        for line in proc.stdout:
+            lines.append((time.monotonic(), line.rstrip("\n")))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return lines, reader
+
+
+PROGRESS = re.compile(
+    r"^waiting for the tasks of 1 agent\(s\) to end, (\d+) s left: agent-1\.example\.com: (\d+) active"
+)
+
+
+def test_a_drain_wait_prints_progress_at_least_every_ten_seconds(make_site):
+    """The tasks of agent-1 end about 30 s after the drain starts: at default verbosity, with the default
+    callback, a line says what is awaited (the agent, its active tasks, the seconds left) in every 10 s window
+    of the wait (12 s: the interval plus a request)."""
+    site = make_site(agents=4, build="later", tasks=4, task_duration=32, masters=1)
+    survey = {
+        "mesos_maintenance_agents": "agent-1.example.com",
+        "agent_maintenance_wait_sleep": "1",
+        "agent_maintenance_wait_timeout": "120",
+    }
+    pending = site.run("drain", survey, env=DEFAULT_CALLBACK, background=True)
+    lines, reader = read_lines(pending.proc)
+    pending.proc.wait(timeout=300)
+    reader.join(timeout=30)
+    run = pending()
+    text = "\n".join(line for _, line in lines)
+    assert run.rc == 0, text + run.stderr
+    assert site.filtered_hostnames() == ["agent-1.example.com"]
+    starts = [t for t, line in lines if line.startswith("TASK [") and "Drain the agents of this batch" in line]
+    ends = [t for t, line in lines if line.strip() == "taken out by this run: agent-1.example.com"]
+    assert len(starts) == 1 and len(ends) == 1, text
+    start, end = starts[0], ends[0]
+    progress = [(t, PROGRESS.match(line.strip())) for t, line in lines if PROGRESS.match(line.strip())]
+    assert len(progress) >= 2, text  # a wait of more than 20 s
+    moments = [start] + [t for t, _ in progress] + [end]
+    gaps = [round(b - a, 1) for a, b in zip(moments, moments[1:], strict=False)]
+    assert max(gaps) <= 12, (gaps, text)
+    left = [int(match[1]) for _, match in progress]
+    assert left == sorted(left, reverse=True) and left[0] <= 120, left
+    assert all(int(match[2]) >= 1 for _, match in progress), text
+    assert all(match.string.endswith(" active (marathon)") for _, match in progress), text
+
+
+def test_a_rolling_maintenance_of_20_agents_prints_at_most_150_lines(make_site):
+    site = make_site(agents=20, build="later", tasks=20, task_duration=0.3)
+    variables = {
+        "mesos_maintenance_agents": "mesos_agents",
+        "mesos_maintenance_serial": "4",
+        "mesos_maintenance_tasks_file": "tasks/pause.yml",
+        "mesos_maintenance_status": "true",
+    }
+    run = site.run("rolling_maintenance", variables, env=DEFAULT_CALLBACK)
+    printed = run.stdout.splitlines()
+    assert run.rc == 0, run.stdout + run.stderr
+    assert_nothing_left(site)
+    assert len(printed) <= 150, f"{len(printed)} lines\n{run.stdout}"
+    assert not [line for line in printed if "...ignoring" in line or "FAILED - RETRYING" in line], run.stdout
+    assert not [line for line in printed if line.lstrip().startswith('- "') or '"msg":' in line], run.stdout
+    stripped = [line.strip() for line in printed]
+    assert any(line.startswith("done: 5 batch(es), 20 agent(s) restored, 0 failed") for line in stripped), run.stdout
+    assert any(line.startswith("20 agents, 0 filtered, 0 disconnected, ") for line in stripped), run.stdout
+    header = stripped.index(next(line for line in stripped if line.startswith("HOSTNAME ")))
+    assert sorted(line.split()[0] for line in stripped[header + 1 : header + 21]) == sorted(site.hostnames())

@@ -100,23 +100,28 @@ def test_user_role_depending_on_agent_maintenance(cluster_factory, tmp_path, ins
     site = SimulatedSite(cluster, tmp_path, installed_collection)
     try:
         playbook = write_user_role(tmp_path)
-        seen = {}
 
         run = site.run(str(playbook), env={"ANSIBLE_ROLES_PATH": str(tmp_path / "roles")})
         assert run.rc == 0, run.output
-        drains = run.messages("Report the drain per agent")
-        restores = run.messages("Report the restore per agent")
+        drains = run.tasks("Drain the agents of this batch")
+        restores = run.tasks("Restore the agents of this batch")
         assert len(drains) == 2 and len(restores) == 2, run.output
-        for report in drains:
-            assert all("filter added by this run" in line for line in report), report
-            seen.update({line.split()[0]: True for line in report})
-        assert sorted(seen) == site.hostnames()
-        assert all("filter removed" in line for report in restores for line in report)
+        batches = [site.hostnames()[:2], site.hostnames()[2:]]
+        for drain, restore, batch in zip(drains, restores, batches, strict=True):
+            assert [(a["hostname"], a["outcome"]) for a in drain["agents"]] == [(h, "new") for h in batch], drain
+            assert drain["run_id"] == "agent_maintenance", drain
+            assert [(a["hostname"], a["outcome"]) for a in restore["agents"]] == [(h, "restored") for h in batch]
+            assert restore["restored"] == batch, restore
         assert site.filtered_hostnames() == []
         assert site.held() == []
-        # the patch ran between the drain and the restore of its batch
-        order = [r["_task"].split(" : ")[-1] for r in run.results]
-        first_patch = order.index("Patch the agent (while it is drained)")
-        assert order.index("Report the drain per agent") < first_patch < order.index("Report the restore per agent")
+        # the patch ran between the drain and the restore of its batch, on both hosts of the batch
+        names = [r["_task"].split(" : ")[-1] for r in run.results]
+        patched = "Patch the agent (while it is drained)"
+        drained = [i for i, name in enumerate(names) if name == "Drain the agents of this batch"]
+        restored = [i for i, name in enumerate(names) if name == "Restore the agents of this batch"]
+        assert drained[0] < restored[0] < drained[1] < restored[1], names
+        for start, end in zip(drained, restored, strict=True):
+            assert names[start + 1 : end].count(patched) == 2, names
+        assert sorted(r["msg"] for r in run.tasks(patched)) == [f"patching {h}" for h in site.hostnames()]
     finally:
         site.close()
