@@ -65,6 +65,15 @@ options:
     type: float
     default: 10
     version_added: 1.0.0
+  controller_pid:
+    description:
+      - The process id of the C(ansible-playbook) that runs this step, when the module runs on the controller itself
+        (C(delegate_to=localhost)). A hold started by the step watches it, and when it has ended (the run was
+        killed) records the batch in the ledger as interrupted, and keeps holding until the re-run releases it. A
+        rolling maintenance refuses to join a run whose C(ansible-playbook) still runs.
+      - Set by the action plugin; leave it unset.
+    type: int
+    version_added: 1.0.0
   resume_wait:
     description:
       - Go on with a wait that an earlier call of the same step began, without deciding or changing anything

@@ -112,6 +112,7 @@ def engine_argspec():
             ledger_timeout=dict(type='float', default=60.0),
             progress_interval=dict(type='float', default=10.0),
             resume_wait=dict(type='bool', default=False),
+            controller_pid=dict(type='int'),
         ),
         mutually_exclusive=[('ledger_file', 'ledger_zookeeper')],
         required_one_of=[('ledger_file', 'ledger_zookeeper')],

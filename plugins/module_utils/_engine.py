@@ -18,6 +18,7 @@ records hostnames. With several ids under one hostname (a stale disconnected one
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import select
@@ -188,6 +189,9 @@ class Drain(Step):
             if not self.check_mode:
                 for host in mine:
                     state.take(self.run, host, ids[host][0], reason=params.get('reason') or 'drain')
+                # On record before the master is asked: a run killed between the two leaves owned agents that its
+                # re-run filters, never filters that nobody owns.
+                state.save()
                 try:
                     for agent_id in plan.add:
                         self.backend.filter(agent_id, snapshot.agents.hostname(agent_id))
@@ -469,6 +473,7 @@ class HoldProcess(object):
         self.actions = []
         self.errors = []
         self.looks = 0
+        self.orphaned = False
         self.started = time.monotonic()
 
     def report(self, ended=None):
@@ -481,6 +486,20 @@ class HoldProcess(object):
             alive = state.renew_hold(self.hold_id, status=status, report=self.report())
             owned = [host for host in self.hostnames if state.is_ours(self.run, host)]
         return owned if alive and owned else None
+
+    def watch_controller(self, ledger):
+        """When the ansible-playbook of this hold's run has ended (killed), say so in the ledger, once; the hold goes
+        on: the batch stays out of service until the re-run releases it."""
+        pid = self.params.get('controller_pid')
+        if not pid or self.orphaned or process_alive(pid):
+            return
+        self.orphaned = True
+        why = ('interrupted: ansible-playbook (pid %d on %s) ended during this batch; it stays out of service, kept '
+               'out by hold %s until the re-run of the same agents releases it (or hold_timeout)'
+               % (pid, socket.gethostname(), self.hold_id))
+        with contextlib.suppress(LedgerError):
+            with ledger.transaction() as state:
+                state.orphan_hold(self.hold_id, why)
 
     def released(self, ledger):
         hold = ledger.store.read()['holds'].get(self.hold_id)
@@ -536,6 +555,7 @@ class HoldProcess(object):
                 continue
             if owned is None:
                 return 'released'
+            self.watch_controller(ledger)
             try:
                 client.get_leader()
                 look_once(client, backend, tracker, False, self.reasserted, self.actions, hostnames=owned)
@@ -587,6 +607,15 @@ def spawn_hold(params, hold_id, hostnames, open_ledger, client_factory, first_lo
     if text == 'holding':
         return None
     return text[len('failed '):] if text.startswith('failed ') else 'it ended before its first look'
+
+
+def process_alive(pid):
+    """Whether process ``pid`` of this host still runs."""
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return True
 
 
 class HoldClient(MesosClientBase):

@@ -120,9 +120,15 @@ def who():
 class LedgerState(object):
     """The rules on the ledger's data (a dict, changed in place). ``now`` is a Unix time."""
 
-    def __init__(self, data, now):
+    def __init__(self, data, now, save=None):
         self.data = data
         self.now = now
+        self._save = save
+
+    def save(self):
+        """Write the changes so far at once, keeping the lock (nothing in check mode)."""
+        if self._save is not None:
+            self._save()
 
     @property
     def agents(self):
@@ -222,6 +228,18 @@ class LedgerState(object):
             hold['report'] = report
         return not hold.get('released')
 
+    def orphan_hold(self, hold_id, why):
+        """The run of a live hold has ended (its ansible-playbook is gone): say so on the hold and on the batch it
+        keeps out, which stays out until the run's re-run releases the hold (or the hold's timeout)."""
+        hold = self.holds.get(hold_id)
+        if hold is None or hold.get('orphaned'):
+            return
+        hold['orphaned'] = why
+        run = self.runs.get(hold['run'])
+        batches = (run or {}).get('batches') or []
+        if batches and not batches[-1].get('outcome'):
+            batches[-1]['interrupted'] = why
+
     def hold_is_live(self, hold_id):
         hold = self.holds.get(hold_id)
         return bool(hold) and hold.get('status') not in ('ended', 'failed') and hold['lease_until'] >= self.now
@@ -254,7 +272,19 @@ class LedgerState(object):
 
     def start_run(self, run_id, targets, by=None):
         self.runs[run_id] = {'kind': 'rolling', 'targets': list(targets), 'done': [], 'failed': [], 'error': '',
-                             'started': utc_text(self.now), 'by': by or who(), 'batches': []}
+                             'started': utc_text(self.now), 'by': by or who(), 'batches': [], 'attempt': 1}
+
+    def resume_run(self, run_id):
+        """A new attempt of ``run_id``: a batch the last attempt left open (its ansible-playbook was killed) is
+        closed as interrupted. Returns that batch's record, or the last attempt's failed batch, or None."""
+        run = self.runs[run_id]
+        batches = run.setdefault('batches', [])
+        last = batches[-1] if batches else None
+        if last is not None and not last.get('outcome'):
+            self.end_batch(run_id, last['hosts'], 'failed', error=last.get('interrupted') or 'interrupted: the run '
+                           'ended during this batch (ansible-playbook was killed); it stayed out of service')
+        run['attempt'] = run.get('attempt', 1) + 1
+        return last if last is not None and last.get('outcome') == 'failed' else None
 
     def batch(self, run_id, hostnames):
         """The open batch of rolling run ``run_id`` (one that has no outcome yet), else a new one of ``hostnames``;
@@ -265,7 +295,8 @@ class LedgerState(object):
         batches = run.setdefault('batches', [])
         if batches and not batches[-1].get('outcome'):
             return batches[-1]
-        record = {'number': len(batches) + 1, 'hosts': list(hostnames), 'started_ts': self.now, 'outcome': None}
+        record = {'number': len(batches) + 1, 'hosts': list(hostnames), 'started_ts': self.now, 'outcome': None,
+                  'attempt': run.get('attempt', 1)}
         batches.append(record)
         return record
 
@@ -302,6 +333,11 @@ class Store(object):
     def locked(self):
         raise NotImplementedError
 
+    def checkpoint(self, data):
+        """Inside ``locked()``: write ``data`` now, keeping the lock (what must be on record before the master is
+        asked to change anything)."""
+        raise NotImplementedError
+
     def read(self):
         """The data without a lock (a reader that only reports)."""
         raise NotImplementedError
@@ -319,6 +355,7 @@ class FileStore(Store):
         self.description = 'ledger file %s' % self.path
         self._sleep = sleep
         self._clock = clock
+        self._written = None  # inside locked(): the data as the file holds it
 
     def _folder(self):
         folder = os.path.dirname(self.path)
@@ -383,15 +420,22 @@ class FileStore(Store):
                                           % (self.description, self.lock_timeout))
                     self._sleep(0.05)
             data = self._load()
-            before = json.dumps(data, sort_keys=True)
+            self._written = json.dumps(data, sort_keys=True)
             yield data
-            if json.dumps(data, sort_keys=True) != before:
-                try:
-                    self._write(data)
-                except (IOError, OSError) as exc:
-                    raise LedgerError('cannot write the %s: %s; nothing was changed' % (self.description, exc))
+            self.checkpoint(data)
         finally:
+            self._written = None
             os.close(fd)  # also releases the lock
+
+    def checkpoint(self, data):
+        text = json.dumps(data, sort_keys=True)
+        if text == self._written:
+            return
+        try:
+            self._write(data)
+        except (IOError, OSError) as exc:
+            raise LedgerError('cannot write the %s: %s; nothing was changed' % (self.description, exc))
+        self._written = text
 
 
 def _split_credentials(rest):
@@ -460,6 +504,7 @@ class ZooKeeperStore(Store):
         self._client = None
         self._acl = None
         self._retry = None
+        self._txn = None  # inside locked(): the data as the node holds it, and the node's version
 
     def client(self):
         if self._client is not None:
@@ -523,9 +568,8 @@ class ZooKeeperStore(Store):
         try:
             if version is None:
                 self._retry(client.create, self.data_path, raw, acl=self._acl, makepath=True)
-            else:
-                self._retry(client.set, self.data_path, raw, version=version)
-            return
+                return 0
+            return self._retry(client.set, self.data_path, raw, version=version).version
         except (BadVersionError, NodeExistsError):
             pass
         except KazooException as exc:
@@ -533,12 +577,13 @@ class ZooKeeperStore(Store):
         # A write retried after a lost connection fails when its first attempt went through (its answer was lost):
         # the node then holds exactly this text.
         try:
-            current = self._retry(client.get, self.data_path)[0]
+            current, stat = self._retry(client.get, self.data_path)
         except KazooException:
-            current = None
+            current = stat = None
         if current != raw:
             raise LedgerError('the %s changed while this run held its lock (its ZooKeeper session expired and '
                               'another run took the lock): this change was not written; run again' % self.description)
+        return stat.version
 
     def _release(self, lock):
         try:
@@ -571,13 +616,18 @@ class ZooKeeperStore(Store):
                               % (self.description, contenders, self.lock_timeout))
         try:
             data, version = self._load(client)
-            before = json.dumps(data, sort_keys=True)
+            self._txn = {'written': json.dumps(data, sort_keys=True), 'version': version}
             yield data
-            text = json.dumps(data, sort_keys=True)
-            if text != before:
-                self._write(client, text, version)
+            self.checkpoint(data)
         finally:
+            self._txn = None
             self._release(lock)
+
+    def checkpoint(self, data):
+        text = json.dumps(data, sort_keys=True)
+        if text != self._txn['written']:
+            self._txn['version'] = self._write(self.client(), text, self._txn['version'])
+            self._txn['written'] = text
 
     def close(self):
         if self._client is not None:
@@ -612,10 +662,13 @@ class Ledger(object):
 
     @contextlib.contextmanager
     def transaction(self, dry_run=False):
-        """A LedgerState under the store's lock, written back when changed; with ``dry_run`` (check mode) the
-        changes are made to a copy and never written."""
+        """A LedgerState under the store's lock, written back when changed; its ``save()`` writes it at once. With
+        ``dry_run`` (check mode) the changes are made to a copy and never written."""
         with self.store.locked() as data:
-            yield LedgerState(copy.deepcopy(data) if dry_run else data, self.clock())
+            if dry_run:
+                yield LedgerState(copy.deepcopy(data), self.clock())
+            else:
+                yield LedgerState(data, self.clock(), save=lambda: self.store.checkpoint(data))
 
     def snapshot(self):
         """A LedgerState of a copy of the data, read under the lock (nothing written)."""

@@ -49,7 +49,8 @@ def capacity_error(batch, unavailable, parsed_guard, raw_guard, total):
 
 def summary_lines(run, check_mode=False, finished=False):
     """The summary of a rolling run record (see LedgerState.start_run/end_batch) as plain text lines."""
-    batches = run.get('batches') or []
+    attempt = run.get('attempt', 1)
+    batches = [b for b in run.get('batches') or [] if b.get('attempt', 1) == attempt]
     targets = run.get('targets') or []
     restored = [h for b in batches if b.get('outcome') == 'restored' for h in b['hosts']
                 if h not in (b.get('not_restored') or {})]

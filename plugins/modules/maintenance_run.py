@@ -151,11 +151,12 @@ actions:
 """
 
 import random
+import socket
 import time
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import engine_argspec
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
-from ansible_collections.mesos.maintenance.plugins.module_utils._engine import Step, run_module
+from ansible_collections.mesos.maintenance.plugins.module_utils._engine import Step, process_alive, run_module
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
     InputError,
     parse_max_filtered,
@@ -183,6 +184,16 @@ def unavailable_agents(step, state):
     return sorted(result), len(snapshot.agents), held
 
 
+def refuse_a_live_run(run_id, run, controller_pid):
+    """Two ansible-playbook processes must not share a run: the second would restore what the first maintains."""
+    controller = run.get('controller') or {}
+    pid = controller.get('pid')
+    if pid and pid != controller_pid and controller.get('host') == socket.gethostname() and process_alive(pid):
+        raise InputError('the rolling maintenance %s of these agents is running now (ansible-playbook pid %d on %s, '
+                         'started %s): wait until it ends, or set mesos_maintenance_resume=false to start a separate '
+                         'run. Nothing was changed.' % (run_id, pid, controller['host'], run.get('started')))
+
+
 def start(step):
     params = step.params
     targets = validate_names(params['hostname'], 'hostname')
@@ -200,9 +211,15 @@ def start(step):
         error = capacity_error(batch, unavailable, guard, params.get('max_filtered'), total) if todo else None
         if error:
             raise InputError(error)
+        earlier = None
+        if resumed:
+            refuse_a_live_run(run_id, run, params.get('controller_pid'))
         if not step.check_mode:
-            if not resumed:
+            if resumed:
+                earlier = state.resume_run(run_id)
+            else:
                 state.start_run(run_id, targets)
+            state.runs[run_id]['controller'] = {'host': socket.gethostname(), 'pid': params.get('controller_pid')}
             state.runs[run_id]['done_before'] = list(done)
             state.runs[run_id]['maintenance'] = params['maintenance']
             state.runs[run_id]['failed'] = []
@@ -213,6 +230,9 @@ def start(step):
                 % (run_id, run.get('started'), len(done), len(todo), batch))
     else:
         line = 'Rolling maintenance %s: %d agent(s) to do in batches of %d' % (run_id, len(todo), batch)
+    if earlier:
+        line += '; its batch %d (%s) %s' % (earlier['number'], ', '.join(earlier['hosts']),
+                                            earlier.get('error') or 'failed')
     if held:
         line += '; %d agent(s) already kept out by mesos.maintenance' % held
     if step.check_mode:

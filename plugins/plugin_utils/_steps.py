@@ -11,6 +11,7 @@ silent (on a terminal and in AWX's job output alike). What a module returns in `
 
 from __future__ import annotations
 
+import os
 import time
 
 from ansible.plugins.action import ActionBase
@@ -79,6 +80,9 @@ class StepAction(ActionBase):
             # reads and answer around it.
             interval = float(args.get('progress_interval') or PROGRESS_INTERVAL)
             args['progress_interval'] = max(1.0, interval - CALL_MARGIN)
+        if self._connection.transport == 'local' and not args.get('controller_pid') and self.step != 'maintenance_status':
+            # The module runs on this host: this worker's parent is the ansible-playbook process of the run.
+            args['controller_pid'] = os.getppid()
         started = time.monotonic()
         outcome = self.call(args, task_vars)
         if self.step in WAITS and not outcome.get('failed'):

@@ -218,6 +218,23 @@ def test_round_trip(zookeeper, stores, raw_client):
     assert snapshot.restore_decision("r2", "a1") == "unfilter"
 
 
+def test_save_writes_inside_the_transaction(zookeeper, stores, raw_client):
+    """A checkpoint is written with the node's version and the transaction goes on under the same lock: the final
+    write (compare-and-set on the version the checkpoint left) succeeds."""
+    url = zookeeper.url()
+    ledger = Ledger(stores(url), clock=lambda: 1_700_000_000.0)
+    with ledger.transaction() as state:
+        state.take("r1", "a1", "S1", by="tester")
+        state.save()
+        data, stat = raw_client.get(znode_path(url) + "/ledger")
+        assert list(json.loads(data)["agents"]) == ["a1"] and stat.version == 0
+        state.take("r1", "a2", "S2", by="tester")
+        state.save()
+        state.take("r1", "a3", "S3", by="tester")
+    data, stat = raw_client.get(znode_path(url) + "/ledger")
+    assert sorted(json.loads(data)["agents"]) == ["a1", "a2", "a3"] and stat.version == 2
+
+
 def test_open_store_round_trip(zookeeper):
     url = zookeeper.url()
     store = open_store(url, timeout=5)

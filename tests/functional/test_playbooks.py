@@ -282,7 +282,8 @@ def test_failed_batch_stops_the_run_and_the_rerun_completes(make_site, build):
     assert plan(second)["todo"] == hosts(4, 5, 6, 7, 8, 9)
     assert_nothing_left(site)
     lines = summary(second)
-    assert lines[0].startswith("done: 4 batch(es), 9 agent(s) restored, 0 failed, 0 not started, 3 done by an "), lines
+    # the summary is the re-run's own attempt: the agents of the first attempt count once, as done before
+    assert lines[0].startswith("done: 2 batch(es), 6 agent(s) restored, 0 failed, 0 not started, 3 done by an "), lines
     # the re-run did not drain the agents the first run had finished
     done_ids = {site.agent_id(h) for h in hosts(1, 2, 3)}
     assert not done_ids & set(requested()[first_filters:]), requested()
@@ -427,7 +428,7 @@ def test_a_run_once_task_failing_fails_the_batch_with_a_summary_and_the_rerun_co
     assert second.rc == 0, second.output
     assert plan(second)["run_id"] == plan(first)["run_id"]
     assert_nothing_left(site)
-    assert summary(second)[0].startswith("done: 3 batch(es), 4 agent(s) restored, 0 failed"), summary(second)
+    assert summary(second)[0].startswith("done: 2 batch(es), 4 agent(s) restored, 0 failed"), summary(second)
 
 
 def test_the_rerun_ends_the_hold_that_a_killed_run_left_running(make_site, tmp_path):
@@ -453,16 +454,51 @@ def test_the_rerun_ends_the_hold_that_a_killed_run_left_running(make_site, tmp_p
     # the hold outlives ansible-playbook: it goes on renewing its lease
     wait_until(lambda: holds()[hold_id]["lease_until"] > hold["lease_until"] + 1, timeout=30, what="a renewal")
     run_id = hold["run"]
+    # ... and tells that its ansible-playbook is gone: the batch is recorded as interrupted, for the re-run
+    wait_until(lambda: holds()[hold_id].get("orphaned"), timeout=30, what="the hold to see its run killed")
+    interrupted = ledger(site)["runs"][run_id]["batches"][-1]["interrupted"]
+    assert interrupted.startswith(f"interrupted: ansible-playbook (pid {pending.proc.pid} "), interrupted
 
     rerun = site.run("rolling_maintenance", variables)
     assert rerun.rc == 0, rerun.output
     assert plan(rerun)["lines"][0].startswith(f"Resuming the rolling maintenance {run_id} "), plan(rerun)
+    assert f"its batch 1 ({', '.join(hosts(1, 2))}) {interrupted}" in plan(rerun)["lines"][0], plan(rerun)
     ended = {h["hold"]: h for r in rerun.tasks("Restore the agents of this batch") for h in r["holds"]["ended"]}
     assert ended[hold_id]["run"] == run_id and not ended[hold_id]["still_running"], ended
     assert summary(rerun)[0].startswith("done: 2 batch(es), 4 agent(s) restored, 0 failed"), summary(rerun)
     assert_nothing_left(site)
     time.sleep(2)  # ten times the hold interval: a hold still running would have filtered agent-1 again
     assert site.filtered_hostnames() == []
+
+
+def test_a_second_run_of_the_same_agents_does_not_join_a_live_run(make_site, tmp_path):
+    """Two ansible-playbook processes must not share one run (the second would restore what the first maintains):
+    while the first runs, the second is refused at its plan with nothing changed; once the first is gone, a re-run
+    resumes it."""
+    site = make_site(agents=4, build="later", tasks=2, task_duration=0.3)
+    slow = tmp_path / "slow.yml"
+    slow.write_text("- name: A long maintenance\n  ansible.builtin.pause:\n    seconds: 600\n")
+    variables = rolling_vars(mesos_maintenance_agents="mesos_agents", mesos_maintenance_serial="2")
+    pending = site.run("rolling_maintenance", {**variables, "mesos_maintenance_tasks_file": str(slow)}, background=True)
+    wait_until(lambda: site.memory() and site.memory()["holds"], timeout=120, what="the first run's hold")
+    try:
+        ((run_id, _),) = site.memory()["runs"].items()
+        site.cluster.reset_log()
+        second = site.run("rolling_maintenance", variables)
+        assert second.rc != 0
+        msg = second.last("Plan the rolling maintenance")["msg"]
+        assert msg.startswith(
+            f"the rolling maintenance {run_id} of these agents is running now (ansible-playbook pid {pending.proc.pid} "
+        ), msg
+        assert "mesos_maintenance_resume=false" in msg and "Nothing was changed" in msg, msg
+        assert site.changes() == [] and list(site.memory()["runs"]) == [run_id]
+    finally:
+        pending.proc.kill()
+        pending.proc.communicate()
+    rerun = site.run("rolling_maintenance", variables)
+    assert rerun.rc == 0, rerun.output
+    assert plan(rerun)["run_id"] == run_id
+    assert_nothing_left(site)
 
 
 def test_unreachable_host_fails_its_batch_with_a_summary_and_the_rerun_completes(make_site):
@@ -489,7 +525,7 @@ def test_unreachable_host_fails_its_batch_with_a_summary_and_the_rerun_completes
     assert plan(second)["todo"] == failed_batch and plan(second)["resumed"] is True, plan(second)
     assert_nothing_left(site)
     assert summary(second)[0].startswith(
-        "done: 3 batch(es), 4 agent(s) restored, 0 failed, 0 not started, 2 done by an earlier run"
+        "done: 1 batch(es), 2 agent(s) restored, 0 failed, 0 not started, 2 done by an earlier run"
     ), summary(second)
 
 
@@ -720,7 +756,7 @@ def test_every_failure_path_prints_the_summary_and_the_rerun_completes(make_site
     second = site.run("rolling_maintenance", variables)
     assert second.rc == 0, second.output
     assert plan(second)["run_id"] == run_id
-    assert summary(second)[0].startswith("done: 3 batch(es), 4 agent(s) restored, 0 failed, 0 not started; "), summary(
+    assert summary(second)[0].startswith("done: 2 batch(es), 4 agent(s) restored, 0 failed, 0 not started; "), summary(
         second
     )
     assert_nothing_left(site)

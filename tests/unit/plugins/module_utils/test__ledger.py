@@ -364,6 +364,7 @@ def test_start_run_and_find_run():
         "started": "2023-11-14T22:13:20Z",
         "by": BY,
         "batches": [],
+        "attempt": 1,
     }
     assert ledger.find_run(["a1", "a2"]) == "roll-1"
     assert ledger.find_run(("a2", "a1")) == "roll-1"
@@ -404,7 +405,7 @@ def test_rolling_batches():
     ledger = state()
     ledger.start_run("roll", ["a1", "a2", "a3"], by=BY)
     first = ledger.batch("roll", ["a1"])
-    assert first == {"number": 1, "hosts": ["a1"], "started_ts": NOW, "outcome": None}
+    assert first == {"number": 1, "hosts": ["a1"], "started_ts": NOW, "outcome": None, "attempt": 1}
     assert ledger.batch("roll", ["a9"]) is first  # the open batch (a re-run resumes it)
     ledger.now = NOW + 90
     record = ledger.end_batch("roll", ["a9"], "restored", drained=1)
@@ -878,6 +879,34 @@ def test_a_dry_run_transaction_writes_nothing(tmp_path):
         assert current.release("r1", "a1") == [{"run": "r2", "by": BY, "since": "2023-11-14T22:13:20Z", "age": "0 s"}]
     assert path.read_text() == before
     assert list(ledger.snapshot().owners("a1")) == ["r1"]
+
+
+def test_save_writes_inside_the_transaction_and_keeps_the_lock(tmp_path):
+    """What a drain records before it asks the master is on disk even if the run dies before the end of the
+    transaction, and nobody else can change the ledger meanwhile."""
+    path = tmp_path / "ledger.json"
+    ledger = Ledger(FileStore(str(path), lock_timeout=0.2), clock=lambda: NOW)
+    other = Ledger(FileStore(str(path), lock_timeout=0.2), clock=lambda: NOW)
+    with pytest.raises(RuntimeError):
+        with ledger.transaction() as current:
+            current.take("r1", "a1", "S1", by=BY)
+            current.save()
+            assert list(json.loads(path.read_text())["agents"]["a1"]["owners"]) == ["r1"]
+            with pytest.raises(_ledger.LedgerError, match="stayed locked"):
+                with other.transaction():
+                    pass
+            current.take("r1", "a2", "S2", by=BY)
+            raise RuntimeError("the run dies")
+    assert list(json.loads(path.read_text())["agents"]) == ["a1"]
+
+
+def test_save_in_a_dry_run_writes_nothing(tmp_path):
+    path = tmp_path / "ledger.json"
+    ledger = Ledger(FileStore(str(path)), clock=lambda: NOW)
+    with ledger.transaction(dry_run=True) as current:
+        current.take("r1", "a1", "S1", by=BY)
+        current.save()
+    assert not path.exists()
 
 
 # Each writer loads _ledger from its file, so that it runs the same under pytest and ansible-test (whatever the

@@ -395,3 +395,36 @@ def test_status_native_shows_drain_state_and_deactivated():
         row("agent-2.example", "S2", "yes", "?", 0),
         row("agent-3.example", "S3", "no", "yes", 0),
     ]
+
+
+def test_a_resumed_run_summarises_its_own_attempt_and_counts_the_earlier_one_once():
+    """The first attempt restored a1, a2 and was killed during batch 2 (a3, a4); the re-run resumes: batch 2 is
+    closed as interrupted, and the summary of the new attempt counts a1, a2 as done by the earlier run only."""
+    state = rolling(("a1", "a2", "a3", "a4"))
+    drained(state, ["a1", "a2"], M1, 1)
+    restored(state, ["a1", "a2"], M1)
+    drained(state, ["a3", "a4"], M1, 1)
+    earlier = state.resume_run(RUN)
+    assert earlier["outcome"] == "failed" and earlier["error"].startswith("interrupted")
+    assert state.runs[RUN]["failed"] == ["a3", "a4"]
+    state.runs[RUN]["done_before"] = ["a1", "a2"]
+    state.runs[RUN]["failed"] = []
+    drained(state, ["a3", "a4"], M1, 1)
+    restored(state, ["a3", "a4"], M1)
+    lines = summary_lines(state.runs[RUN], finished=True)
+    assert lines[0].startswith(
+        "done: 1 batch(es), 2 agent(s) restored, 0 failed, 0 not started, 2 done by an earlier run"
+    )
+    assert [line.split(" (")[0] for line in lines[1:]] == ["batch 3"]
+
+
+def test_an_interrupted_batch_keeps_the_reason_its_orphaned_hold_gave():
+    state = rolling(("a1",))
+    drained(state, ["a1"], M1, 1)
+    state.start_hold("h1", RUN, ["a1"], 5, 7200, by=BY)
+    state.orphan_hold("h1", "interrupted: ansible-playbook (pid 42 on c1) ended during this batch")
+    state.orphan_hold("h1", "a second call changes nothing")
+    assert state.holds["h1"]["orphaned"].endswith("ended during this batch")
+    earlier = state.resume_run(RUN)
+    assert earlier["error"] == "interrupted: ansible-playbook (pid 42 on c1) ended during this batch"
+    assert state.runs[RUN]["attempt"] == 2
