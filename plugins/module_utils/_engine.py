@@ -64,6 +64,10 @@ OUTCOME_TEXT = {
     EXTERNAL: 'already filtered by someone else: left as it is, the restore will not unfilter it',
     SKIPPED: 'not registered with the master, skipped',
 }
+CHECK_MODE_TEXT = {
+    NEW: 'check mode: would be taken out by this run',
+    SHARED: 'already taken out by another run (%s); check mode: would be taken out by this one too',
+}
 
 
 class StepError(MesosError):
@@ -165,6 +169,8 @@ class Drain(Step):
         hostnames = hostnames_of(params)
         max_filtered = parse_max_filtered(params.get('max_filtered'))
         self.connect()
+        # Outside the lock: an unknown agent fails without waiting for it, and this read uses up the filter list that
+        # backend=auto read before, so that the read below is made under the lock.
         self.registered(self.backend.read(), hostnames)
         with self.tx() as state:
             # Decide on a read made under the ledger's lock: a read made before it may show the filter of a run
@@ -203,7 +209,7 @@ class Drain(Step):
         agents = []
         for host in hostnames:
             outcome = SKIPPED if host in missing else outcomes[host]
-            text = OUTCOME_TEXT[outcome]
+            text = (CHECK_MODE_TEXT if self.check_mode else OUTCOME_TEXT).get(outcome, OUTCOME_TEXT[outcome])
             if outcome == SHARED:
                 text = text % ', '.join('%s, %s ago' % (o['run'], o['age']) for o in others[host])
             agents.append(dict(hostname=host, agent_ids=ids.get(host) or [], outcome=outcome,

@@ -250,6 +250,11 @@ def test_drain_check_mode_calls_nothing():
     assert ledger.data == before
     assert result["added"] == ["S1", "S2"]  # what it would filter
     assert [a["outcome"] for a in result["agents"]] == [NEW, OURS, SHARED]
+    texts = [a["text"] for a in result["agents"]]
+    assert texts[0] == "check mode: would be taken out by this run", texts
+    assert texts[2].startswith("already taken out by another run (") and texts[2].endswith(
+        "; check mode: would be taken out by this one too"
+    ), texts
 
 
 def test_drain_guard_refuses_before_changing_anything():
