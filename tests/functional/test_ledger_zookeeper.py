@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +21,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from kazoo.client import KazooClient
 from kazoo.exceptions import ConnectionLoss, NoAuthError
 from kazoo.recipe.lock import Lock
 from kazoo.security import make_digest_acl
@@ -36,8 +33,8 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._ledger import (
     open_store,
 )
 from mesos_sim.waiting import wait_until
+from mesos_sim.zookeeper import ZooKeeper, ZooKeeperMissing, connected_client, free_port
 
-ZK_JARS = ("/usr/share/java/zookeeper.jar", "/usr/share/java/zookeeper-jute.jar", "/usr/share/java/slf4j-simple.jar")
 SECRET = "s3cr@t/Pass:w0rd"
 CREDENTIALS = "ops:%s@" % quote(SECRET, safe="")  # percent-encoded in the URL
 
@@ -49,94 +46,17 @@ def _missing(reason: str):
     pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def connected_client(address: str, timeout: float = 2.0, **kwargs) -> KazooClient:
-    client = KazooClient(hosts=address, timeout=timeout, **kwargs)
+def zookeeper_in(data: Path) -> ZooKeeper:
     try:
-        client.start(timeout=timeout)
-    except Exception:
-        client.close()
-        raise
-    return client
-
-
-class ZooKeeper:
-    """A standalone ZooKeeper on a loopback port that can be stopped and started again on the same port and
-    dataDir (as the `zookeeper` fixture of tests/standin/conftest.py starts one)."""
-
-    def __init__(self, data: Path):
-        java = shutil.which("java")
-        if java is None or not all(os.path.exists(jar) for jar in ZK_JARS):
-            _missing("ZooKeeper is not installed (java and Debian package `zookeeper`: %s)" % ", ".join(ZK_JARS))
-        self.java = java
-        self.data = data
-        self.port = free_port()
-        self.address = "127.0.0.1:%d" % self.port
-        self.cfg = data / "zoo.cfg"
-        self.cfg.write_text(
-            "tickTime=500\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n"
-            "admin.enableServer=false\nmaxSessionTimeout=20000\nminSessionTimeout=1000\n"
-            # A restart here is of the process, not of the machine: the page cache keeps what fsync would.
-            "forceSync=no\n" % (data, self.port)
-        )
-        self.log_path = data / "zookeeper.log"
-        self.proc = None
-        self.starts = 0
-
-    def start(self, timeout: float = 60.0):
-        assert self.proc is None, "ZooKeeper is running"
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    self.java,
-                    "-Xmx128m",
-                    "-cp",
-                    ":".join(ZK_JARS),
-                    "org.apache.zookeeper.server.quorum.QuorumPeerMain",
-                    str(self.cfg),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        self.starts += 1
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                client = connected_client(self.address)
-                client.stop()
-                client.close()
-                return self
-            except Exception:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    self.stop(signal.SIGKILL)
-                    raise RuntimeError("ZooKeeper did not start: %s" % self.log_path.read_text()[-3000:]) from None
-                time.sleep(0.1)
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.proc = None
-
-    def url(self, path: str | None = None, credentials: str = "") -> str:
-        return "zk://%s%s/%s" % (credentials, self.address, path or "mesos-maintenance-%s" % uuid.uuid4().hex)
+        return ZooKeeper(data)
+    except ZooKeeperMissing as exc:
+        _missing(str(exc))
 
 
 @pytest.fixture(scope="module")
 def zookeeper(tmp_path_factory):
     """One ZooKeeper for the tests that do not stop it (each uses a path of its own)."""
-    server = ZooKeeper(tmp_path_factory.mktemp("zookeeper"))
+    server = zookeeper_in(tmp_path_factory.mktemp("zookeeper"))
     server.start()
     yield server
     server.stop()
@@ -147,7 +67,7 @@ def restartable_zookeeper(tmp_path):
     """A ZooKeeper of this test alone, to stop() and start() again."""
     data = tmp_path / "zookeeper"
     data.mkdir()
-    server = ZooKeeper(data)
+    server = zookeeper_in(data)
     server.start()
     yield server
     server.stop()

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from mesos_sim.waiting import wait_until
+from mesos_sim.zookeeper import ZooKeeper, ZooKeeperMissing, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = ROOT / "tests" / "allocator_module" / "build.sh"
-ZK_JARS = ("/usr/share/java/zookeeper.jar", "/usr/share/java/zookeeper-jute.jar", "/usr/share/java/slf4j-simple.jar")
 MODULE = "im_getty_mesos_OfferFilteringAllocator"
 
 
@@ -31,12 +30,6 @@ def _missing(reason: str):
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -52,43 +45,13 @@ def libs(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def zookeeper(tmp_path_factory) -> str:
     """A standalone ZooKeeper from Debian's package on a free loopback port: `host:port`."""
-    java = shutil.which("java")
-    if java is None or not all(os.path.exists(j) for j in ZK_JARS):
-        _missing("ZooKeeper is not installed (Debian package `zookeeper`)")
-    from kazoo.client import KazooClient
-
-    data = tmp_path_factory.mktemp("zookeeper")
-    port = free_port()
-    cfg = data / "zoo.cfg"
-    cfg.write_text(
-        f"tickTime=500\ndataDir={data}\nclientPort={port}\nclientPortAddress=127.0.0.1\n"
-        "admin.enableServer=false\nmaxSessionTimeout=20000\nminSessionTimeout=1000\n"
-    )
-    log = open(data / "zookeeper.log", "wb")
-    proc = subprocess.Popen(
-        [java, "-Xmx128m", "-cp", ":".join(ZK_JARS), "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(cfg)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    address = f"127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        client = KazooClient(hosts=address, timeout=2)
-        try:
-            client.start(timeout=2)
-            client.stop()
-            client.close()
-            break
-        except Exception:
-            client.close()
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError(f"ZooKeeper did not start: {(data / 'zookeeper.log').read_text()[-2000:]}") from None
-            time.sleep(0.2)
-    yield address
-    proc.terminate()
-    proc.wait(10)
-    log.close()
+    try:
+        server = ZooKeeper(tmp_path_factory.mktemp("zookeeper"))
+    except ZooKeeperMissing as exc:
+        _missing(str(exc))
+    server.start(timeout=30)
+    yield server.address
+    server.stop()
 
 
 @dataclass
