@@ -133,11 +133,11 @@ pytest: venv collection-link ## pytest suite: .venv/bin/pytest -n auto tests (PY
 	exit "$$rc"
 
 demo: venv ## Rolling maintenance of a simulated 3-master, 20-agent cluster with running tasks (playbooks/rolling_maintenance.yml)
-	PATH="$(VENV_PATH)" scripts/demo-rolling-maintenance.sh
+	@PATH="$(VENV_PATH)" scripts/demo-rolling-maintenance.sh
 
 .PHONY: demo-real
 demo-real: venv ## Rolling maintenance of a real Mesos 1.11 cluster (6 agents, running tasks) with Mesos' own drain (backend native)
-	PATH="$(VENV_PATH)" scripts/demo-rolling-maintenance.sh --real
+	@PATH="$(VENV_PATH)" scripts/demo-rolling-maintenance.sh --real
 
 .PHONY: demo-serve bench-rolling
 demo-serve: venv ## Start a simulated cluster, drain and restore one agent, keep it running for your playbooks (Ctrl-C ends it)
