@@ -5,9 +5,13 @@ Each cluster binds port 0, so tests run in parallel (pytest-xdist) without clash
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from mesos_sim import Cluster
+from mesos_sim.zookeeper import ZooKeeper, ZooKeeperMissing
 
 
 @pytest.fixture
@@ -23,6 +27,32 @@ def cluster_factory():
     yield factory
     for cluster in started:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def missing_tool():
+    """`missing_tool(reason)` skips the test; in CI it fails it, as a missing tool there is a broken install step."""
+
+    def missing(reason: str):
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+    return missing
+
+
+@pytest.fixture(scope="session")
+def zookeeper_in(missing_tool):
+    """`zookeeper_in(data)`: a `mesos_sim.zookeeper.ZooKeeper` (not started) whose dataDir is `data`, or the test
+    skipped (failed in CI) when ZooKeeper is not installed."""
+
+    def make(data: Path) -> ZooKeeper:
+        try:
+            return ZooKeeper(data)
+        except ZooKeeperMissing as exc:
+            missing_tool(str(exc))
+
+    return make
 
 
 @pytest.fixture(params=["0afdd8b", "later"])

@@ -9,3 +9,4 @@ from ansible_collections.mesos.maintenance.plugins.plugin_utils._steps import St
 
 class ActionModule(StepAction):
     step = 'maintenance_status'
+    passes_controller = False

@@ -350,9 +350,10 @@ def _dotted(version):
     return '.'.join(str(part) for part in version)
 
 
-def select_backend(client, requested, native_options=None):
+def select_backend(client, requested, native_options=None, keep_probe=True):
     """The backend to use. ``auto`` asks the leader's ``/allocator/filters`` (an answer: allocator), else its
-    ``/version`` (1.9 or later: native), else fails saying what to install."""
+    ``/version`` (1.9 or later: native), else fails saying what to install. With ``keep_probe`` the allocator
+    backend's first read reuses that answer; a caller that must read under a lock taken later passes False."""
     native_options = native_options or {}
     if requested == 'native':
         return NativeBackend(client, **native_options)
@@ -362,7 +363,7 @@ def select_backend(client, requested, native_options=None):
     # reasons (credentials) that the allocator backend's first read diagnoses better.
     response = client.leader_request('GET', FILTERS_PATH, wait_unavailable=False)
     if response.status_code == 200:
-        return AllocatorBackend(client, filters=client.filters_from_response(response))
+        return AllocatorBackend(client, filters=client.filters_from_response(response) if keep_probe else None)
     if response.status_code != 404:
         # Only the module answers anything but 404 there; the allocator backend reads again and reports.
         return AllocatorBackend(client)

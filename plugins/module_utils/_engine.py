@@ -84,7 +84,8 @@ def hostnames_of(params):
 def backend_for(client, params):
     native = dict((option, params.get(option)) for option in NATIVE_OPTIONS if option in params)
     native = dict((k, v) for k, v in native.items() if v not in (None, False))
-    backend = select_backend(client, params['backend'], native)
+    # Every step decides on reads made under the ledger's lock, after this: none may reuse the probe of auto.
+    backend = select_backend(client, params['backend'], native, keep_probe=False)
     if backend.name == 'allocator' and native:
         raise InputError('%s: only with backend=native (Mesos\' own draining, 1.9+), but the leading master at %s '
                          'runs the Offer Filtering Allocator module, which cannot drain; leave them out and let the '
@@ -169,9 +170,6 @@ class Drain(Step):
         hostnames = hostnames_of(params)
         max_filtered = parse_max_filtered(params.get('max_filtered'))
         self.connect()
-        # Outside the lock: an unknown agent fails without waiting for it, and this read uses up the filter list that
-        # backend=auto read before, so that the read below is made under the lock.
-        self.registered(self.backend.read(), hostnames)
         with self.tx() as state:
             # Decide on a read made under the ledger's lock: a read made before it may show the filter of a run
             # whose restore has put the agent back (and left the ledger) since, which would be taken for someone
@@ -215,14 +213,11 @@ class Drain(Step):
             agents.append(dict(hostname=host, agent_ids=ids.get(host) or [], outcome=outcome,
                                others=others.get(host, []), text=text))
         self.agents = agents
-        self.added = added if not self.check_mode else list(plan.add)
-        self.mine = mine
-        self.ids = ids
         if failure is not None:
             failure.msg = ('draining %s failed: %s. Filtered before the failure (they stay filtered and recorded): %s'
                            % (', '.join(mine), failure.msg, ', '.join(added) or 'none'))
             raise failure
-        return dict(agents=agents, added=self.added, hostnames=mine)
+        return dict(agents=agents, added=list(plan.add) if self.check_mode else added, hostnames=mine)
 
     def registered(self, snapshot, hostnames):
         """The agent ids of each hostname, and the hostnames without any (a failure with unregistered=fail)."""
@@ -310,8 +305,8 @@ class Restore(Step):
         while True:
             self.connect()
             snapshot = self.backend.poll()
-            with self.tx() as state:
-                ours = [host for host in hostnames if state.is_ours(self.run, host)]
+            state = self.ledger.snapshot()
+            ours = [host for host in hostnames if state.is_ours(self.run, host)]
             if not self.check_mode and self.refilter(snapshot, ours):
                 # The restore decides on this snapshot: it must show the filters just put back, or it would take
                 # them for gone and leave them in place.
@@ -386,7 +381,7 @@ class Restore(Step):
                 notes.append(self.backend.answer_lost_note)
             done.append(agent_id)
         if not self.check_mode:
-            state.release(self.run, host, force=bool(forced_owners) or bool(self.params.get('force')))
+            state.release(self.run, host, force=bool(self.params.get('force')))
         if done:
             self.changed = True
         text = ('check mode: would be unfiltered' if self.check_mode else 'unfiltered') if done else \
@@ -443,6 +438,12 @@ def failure_extra(step):
     if getattr(step, 'agents', None):
         extra['agents'] = step.agents
     return extra
+
+
+def look_timeout(params):
+    """The longest one look at the master may take: waiting for a leader, then two requests, with room to spare
+    (the wait for a hold's first look or for its end once released)."""
+    return float(params.get('leader_timeout') or 30) + 2 * float(params.get('timeout') or 10) + 30
 
 
 def run_id_of(params):
@@ -508,7 +509,7 @@ class HoldProcess(object):
                 state.orphan_hold(self.hold_id, why)
 
     def released(self, ledger):
-        hold = ledger.store.read()['holds'].get(self.hold_id)
+        hold = ledger.snapshot().holds.get(self.hold_id)
         return hold is None or bool(hold.get('released'))
 
     def run_hold(self, status_fd, client_factory):
@@ -637,7 +638,7 @@ def start_hold(step, hostnames, client_factory=HoldClient):
     hold_id = new_hold_id(step.run)
     with step.tx() as state:
         state.start_hold(hold_id, step.run, hostnames, float(params['hold_interval']), float(params['hold_timeout']))
-    first_look = float(params.get('leader_timeout') or 30) + 2 * float(params.get('timeout') or 10) + 30
+    first_look = look_timeout(params)
     why = spawn_hold(dict(params), hold_id, hostnames, functools.partial(open_ledger, dict(params)), client_factory,
                      first_look)
     if why is not None:
@@ -647,9 +648,10 @@ def start_hold(step, hostnames, client_factory=HoldClient):
     return hold_id
 
 
-def release_holds(step, hostnames, timeout):
+def release_holds(step, hostnames, timeout=None):
     """End this run's live holds of any of ``hostnames`` (all of them when empty) and the holds whose lease ran out
-    (their owner died), wait until they have ended, and return their reports:
+    (their owner died), wait until they have ended (at most ``timeout`` seconds, by default the longest a look of
+    theirs may take), and return their reports:
     {'ended': [...], 'reasserted': [...], 'errors': [...], 'others': [...]} where ``others`` are live holds of other
     runs on these hostnames, left running."""
     wanted = set(hostnames)
@@ -660,7 +662,7 @@ def release_holds(step, hostnames, timeout):
             state.holds[hold_id]['released'] = True
         others = [dict(hold=hold_id, run=hold['run'], by=hold.get('by'), hostnames=hold['hostnames'])
                   for hold_id, hold in state.live_holds_of_others(step.run, hostnames)]
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + (look_timeout(step.params) if timeout is None else timeout)
     result = dict(ended=[], reasserted=[], errors=[], others=others)
     pending = list(mine)
     while True:

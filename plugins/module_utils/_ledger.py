@@ -671,9 +671,9 @@ class Ledger(object):
                 yield LedgerState(data, self.clock(), save=lambda: self.store.checkpoint(data))
 
     def snapshot(self):
-        """A LedgerState of a copy of the data, read under the lock (nothing written)."""
-        with self.store.locked() as data:
-            return LedgerState(copy.deepcopy(data), self.clock())
+        """A LedgerState of the data as it is now, for a reader that changes nothing: no lock, as every write
+        replaces the whole ledger at once (a file renamed into place, a znode set)."""
+        return LedgerState(self.store.read(), self.clock())
 
     def close(self):
         self.store.close()

@@ -138,8 +138,7 @@ def hold(step):
     if params['state'] == 'released':
         if step.check_mode:
             return dict(changed=False, holds={})
-        timeout = float(params.get('leader_timeout') or 30) + 2 * float(params.get('timeout') or 10) + 30
-        holds = release_holds(step, hostnames, timeout)
+        holds = release_holds(step, hostnames)
         return dict(changed=bool(holds['ended']), holds=holds)
     if params['hold_interval'] <= 0 or params['hold_timeout'] < 0:
         raise InputError('hold_interval must be a number of seconds greater than 0 and hold_timeout not negative')

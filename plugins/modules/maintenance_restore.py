@@ -220,8 +220,7 @@ def restore(step):
         raise InputError('the maintenance of the batch failed (%s): nothing was put back; the batch stays out of '
                          'service' % '; '.join('%s: %s' % item for item in sorted(errors.items())))
     if params['release_holds'] and not params['resume_wait'] and not step.check_mode:
-        timeout = float(params.get('leader_timeout') or 30) + 2 * float(params.get('timeout') or 10) + 30
-        result['holds'] = release_holds(step, hostnames, timeout)
+        result['holds'] = release_holds(step, hostnames)
     start = time.monotonic()
     waited = step.wait_slice(hostnames, start + params['registration_timeout'], start + params['progress_interval'])
     if not waited['done']:

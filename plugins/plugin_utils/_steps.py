@@ -64,6 +64,8 @@ class StepAction(ActionBase):
 
     TRANSFERS_FILES = False
     step = None
+    # Whether the module takes controller_pid (every step of a run does; the status reads only).
+    passes_controller = True
 
     def module_name(self):
         return 'mesos.maintenance.%s' % self.step
@@ -80,7 +82,7 @@ class StepAction(ActionBase):
             # reads and answer around it.
             interval = float(args.get('progress_interval') or PROGRESS_INTERVAL)
             args['progress_interval'] = max(1.0, interval - CALL_MARGIN)
-        if self._connection.transport == 'local' and not args.get('controller_pid') and self.step != 'maintenance_status':
+        if self.passes_controller and self._connection.transport == 'local' and not args.get('controller_pid'):
             # The module runs on this host: this worker's parent is the ansible-playbook process of the run.
             args['controller_pid'] = os.getppid()
         started = time.monotonic()

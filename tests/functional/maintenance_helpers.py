@@ -212,22 +212,7 @@ class SimulatedSite:
         # Imported here: conftest.py imports this module before pytest-ansible makes the collection importable.
         from ansible_collections.mesos.maintenance.plugins.module_utils._ledger import FileStore
 
-        store = FileStore(str(self.memory_file), lock_timeout=timeout)
-        with store.locked() as data:
-            running = [
-                hold_id
-                for hold_id, hold in data.get("holds", {}).items()
-                if hold.get("status") not in ("ended", "failed")
-            ]
-            for hold_id in running:
-                data["holds"][hold_id]["released"] = True
-        deadline = time.monotonic() + timeout
-        while running and time.monotonic() < deadline:
-            holds = store.read().get("holds", {})
-            running = [h for h in running if h in holds and holds[h].get("status") not in ("ended", "failed")]
-            if running:
-                time.sleep(0.1)
-        return running
+        return end_holds(FileStore(str(self.memory_file), lock_timeout=timeout), timeout)
 
     # --- the cluster -----------------------------------------------------------------------
     def hostnames(self):
@@ -369,6 +354,23 @@ class SimulatedSite:
 
         finish.proc = proc  # a test may kill the run, as an operator's Ctrl-C or a lost AWX node would
         return finish if background else finish()
+
+
+def end_holds(store, timeout):
+    """Mark every hold of the ledger in `store` (a FileStore or a ZooKeeperStore) released, as a restore of its own
+    run would, and wait (bounded) until they have ended: a test that failed half-way must not leave a hold filtering
+    agents. Returns the ids of those that had not ended within `timeout` seconds."""
+    with store.locked() as data:
+        running = [h for h, hold in data.get("holds", {}).items() if hold.get("status") not in ("ended", "failed")]
+        for hold_id in running:
+            data["holds"][hold_id]["released"] = True
+    deadline = time.monotonic() + timeout
+    while running and time.monotonic() < deadline:
+        holds = store.read().get("holds", {})
+        running = [h for h in running if h in holds and holds[h].get("status") not in ("ended", "failed")]
+        if running:
+            time.sleep(0.1)
+    return running
 
 
 class CapacityWatch:

@@ -33,11 +33,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from maintenance_helpers import ANSIBLE_PLAYBOOK, SimulatedSite, ansible_env, finish_run
+from maintenance_helpers import ANSIBLE_PLAYBOOK, SimulatedSite, ansible_env, end_holds, finish_run
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._ledger import FileStore, ZooKeeperStore
 from mesos_sim.waiting import wait_until
-from mesos_sim.zookeeper import ZooKeeper, ZooKeeperMissing
 
 ITERATIONS = int(os.environ.get("CONCURRENT_RUNS_ITERATIONS", "20"))
 RESTORE_TASK = "Restore the agents of this batch"
@@ -55,22 +54,8 @@ RUN_B = agents(3, 4, 5, 6)
 # --- ZooKeeper ----------------------------------------------------------------------------------------------
 
 
-def _missing(reason: str):
-    """In CI a missing tool is a broken install step, not a reason to skip (as tests/standin/conftest.py)."""
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-def zookeeper_in(data: Path) -> ZooKeeper:
-    try:
-        return ZooKeeper(data)
-    except ZooKeeperMissing as exc:
-        _missing(str(exc))
-
-
 @pytest.fixture(scope="module")
-def zookeeper_server(tmp_path_factory):
+def zookeeper_server(tmp_path_factory, zookeeper_in):
     server = zookeeper_in(tmp_path_factory.mktemp("zookeeper"))
     server.start()
     yield server
@@ -142,22 +127,6 @@ class ZooKeeperLedger:
     def close(self):
         self.client.stop()
         self.client.close()
-
-
-def end_holds(store, timeout):
-    """Mark every hold in the ledger released, as a restore of its run would, and wait (bounded) until they have
-    ended: a test that failed half-way must not leave a hold filtering agents. Returns those still running."""
-    with store.locked() as data:
-        running = [h for h, hold in data.get("holds", {}).items() if hold.get("status") not in ("ended", "failed")]
-        for hold_id in running:
-            data["holds"][hold_id]["released"] = True
-    deadline = time.monotonic() + timeout
-    while running and time.monotonic() < deadline:
-        holds = store.read().get("holds", {})
-        running = [h for h in running if h in holds and holds[h].get("status") not in ("ended", "failed")]
-        if running:
-            time.sleep(0.1)
-    return running
 
 
 # --- the maintenance step ------------------------------------------------------------------------------------

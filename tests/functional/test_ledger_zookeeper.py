@@ -10,7 +10,6 @@ The file store and the rules on the data are tested in tests/unit/plugins/module
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -33,28 +32,14 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._ledger import (
     open_store,
 )
 from mesos_sim.waiting import wait_until
-from mesos_sim.zookeeper import ZooKeeper, ZooKeeperMissing, connected_client, free_port
+from mesos_sim.zookeeper import connected_client, free_port
 
 SECRET = "s3cr@t/Pass:w0rd"
 CREDENTIALS = "ops:%s@" % quote(SECRET, safe="")  # percent-encoded in the URL
 
 
-def _missing(reason: str):
-    """In CI a missing tool is a broken install step, not a reason to skip (as tests/standin/conftest.py)."""
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-def zookeeper_in(data: Path) -> ZooKeeper:
-    try:
-        return ZooKeeper(data)
-    except ZooKeeperMissing as exc:
-        _missing(str(exc))
-
-
 @pytest.fixture(scope="module")
-def zookeeper(tmp_path_factory):
+def zookeeper(tmp_path_factory, zookeeper_in):
     """One ZooKeeper for the tests that do not stop it (each uses a path of its own)."""
     server = zookeeper_in(tmp_path_factory.mktemp("zookeeper"))
     server.start()
@@ -63,7 +48,7 @@ def zookeeper(tmp_path_factory):
 
 
 @pytest.fixture
-def restartable_zookeeper(tmp_path):
+def restartable_zookeeper(tmp_path, zookeeper_in):
     """A ZooKeeper of this test alone, to stop() and start() again."""
     data = tmp_path / "zookeeper"
     data.mkdir()
@@ -504,23 +489,6 @@ def test_zookeeper_down(stores):
     )
     assert "s3cr" not in message
     with pytest.raises(LedgerError, match="cannot reach the ZooKeeper ledger"):  # a transaction too
-        with store.locked():
-            pass
-
-
-@pytest.mark.parametrize("everything", [False, True])
-def test_kazoo_missing(monkeypatch, everything):
-    """kazoo.client alone, or every kazoo module, cannot be imported."""
-    hidden = {"kazoo.client"}
-    if everything:
-        hidden.update(module for module in list(sys.modules) if module.split(".")[0] == "kazoo")
-        hidden.add("kazoo")
-    for module in hidden:
-        monkeypatch.setitem(sys.modules, module, None)
-    store = ZooKeeperStore("zk://127.0.0.1:1/mesos-maintenance", timeout=1)
-    with pytest.raises(LedgerError, match="needs the Python library kazoo .*pip install kazoo"):
-        store.read()
-    with pytest.raises(LedgerError, match="needs the Python library kazoo"):
         with store.locked():
             pass
 

@@ -18,37 +18,27 @@ from pathlib import Path
 import pytest
 
 from mesos_sim.waiting import wait_until
-from mesos_sim.zookeeper import ZooKeeper, ZooKeeperMissing, free_port
+from mesos_sim.zookeeper import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = ROOT / "tests" / "allocator_module" / "build.sh"
 MODULE = "im_getty_mesos_OfferFilteringAllocator"
 
 
-def _missing(reason: str):
-    """In CI a missing tool is a broken install step, not a reason to skip."""
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
-def libs(tmp_path_factory) -> Path:
+def libs(tmp_path_factory, missing_tool) -> Path:
     """The test module libraries and archives (tests/allocator_module/build.sh)."""
     if shutil.which("gcc") is None:
-        _missing("gcc is not installed")
+        missing_tool("gcc is not installed")
     out = tmp_path_factory.mktemp("allocator-libs")
     subprocess.run(["bash", str(BUILD_SCRIPT), str(out)], check=True, capture_output=True)
     return out
 
 
 @pytest.fixture(scope="session")
-def zookeeper(tmp_path_factory) -> str:
+def zookeeper(tmp_path_factory, zookeeper_in) -> str:
     """A standalone ZooKeeper from Debian's package on a free loopback port: `host:port`."""
-    try:
-        server = ZooKeeper(tmp_path_factory.mktemp("zookeeper"))
-    except ZooKeeperMissing as exc:
-        _missing(str(exc))
+    server = zookeeper_in(tmp_path_factory.mktemp("zookeeper"))
     server.start(timeout=30)
     yield server.address
     server.stop()
