@@ -119,6 +119,13 @@ def engine_argspec():
     ).update_argspec(**BACKEND_ARGSPEC)
 
 
+# Documented by the ``mesos.maintenance._budget`` fragment.
+BUDGET_ARGSPEC = dict(
+    max_unavailable_per_group=dict(type='str'),
+    group_by=dict(type='str', default='task'),
+)
+
+
 # Documented in the ``mesos.maintenance._engine`` fragment, section HOLD.
 HOLD_ARGSPEC = dict(
     hold_interval=dict(type='float', default=5.0),

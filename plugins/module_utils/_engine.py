@@ -31,6 +31,16 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._backends import
     UNFILTERED_ANSWER_LOST,
     select_backend,
 )
+from ansible_collections.mesos.maintenance.plugins.module_utils._budget import (
+    Budget,
+    fit,
+    out_of_service,
+    parse_budget,
+    parse_group_by,
+    read_placement,
+    shortfall,
+    shortfall_text,
+)
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import STATE_SUMMARY_PATH, MesosClientBase
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
@@ -56,6 +66,7 @@ OURS = 'ours'            # this run took it out before (a resumed run, a second 
 SHARED = 'shared'        # another run keeps it out too: this run becomes a second owner
 EXTERNAL = 'external'    # filtered by someone outside mesos.maintenance: left as it is, never owned
 SKIPPED = 'skipped'      # not registered with the master, unregistered=skip
+DEFERRED = 'deferred'    # a batch's agent the disruption budget leaves for a later pass (tasks moved onto it)
 
 OUTCOME_TEXT = {
     NEW: 'taken out by this run',
@@ -63,6 +74,8 @@ OUTCOME_TEXT = {
     SHARED: 'already taken out by another run (%s), now also by this one',
     EXTERNAL: 'already filtered by someone else: left as it is, the restore will not unfilter it',
     SKIPPED: 'not registered with the master, skipped',
+    DEFERRED: 'deferred to a later pass: tasks moved onto it since the plan, and taking it out now would take a '
+              'service over its disruption budget',
 }
 CHECK_MODE_TEXT = {
     NEW: 'check mode: would be taken out by this run',
@@ -169,6 +182,9 @@ class Drain(Step):
         params = self.params
         hostnames = hostnames_of(params)
         max_filtered = parse_max_filtered(params.get('max_filtered'))
+        budget = parse_budget(params.get('max_unavailable_per_group'))
+        parse_group_by(params.get('group_by'))
+        self.deferred = []
         self.connect()
         with self.tx() as state:
             # Decide on a read made under the ledger's lock: a read made before it may show the filter of a run
@@ -179,6 +195,8 @@ class Drain(Step):
             present = [host for host in hostnames if ids[host]]
             outcomes = self.classify(state, snapshot, present)
             mine = [host for host in present if outcomes[host] != EXTERNAL]
+            if budget:
+                mine = self.within_budget(state, budget, snapshot, mine, ids)
             plan = Plan()
             plan.add = [agent_id for host in mine for agent_id in ids[host]
                         if agent_id not in snapshot.filtered_ids and snapshot.agents.is_active(agent_id)]
@@ -206,6 +224,10 @@ class Drain(Step):
         self.changed = bool(plan.add)
         agents = []
         for host in hostnames:
+            if host in self.deferred:
+                agents.append(dict(hostname=host, agent_ids=ids.get(host) or [], outcome=DEFERRED, others=[],
+                                   text=OUTCOME_TEXT[DEFERRED]))
+                continue
             outcome = SKIPPED if host in missing else outcomes[host]
             text = (CHECK_MODE_TEXT if self.check_mode else OUTCOME_TEXT).get(outcome, OUTCOME_TEXT[outcome])
             if outcome == SHARED:
@@ -217,7 +239,32 @@ class Drain(Step):
             failure.msg = ('draining %s failed: %s. Filtered before the failure (they stay filtered and recorded): %s'
                            % (', '.join(mine), failure.msg, ', '.join(added) or 'none'))
             raise failure
-        return dict(agents=agents, added=list(plan.add) if self.check_mode else added, hostnames=mine)
+        return dict(agents=agents, added=list(plan.add) if self.check_mode else added, hostnames=mine,
+                    deferred=list(self.deferred))
+
+    def within_budget(self, state, parsed, snapshot, mine, ids):
+        """max_unavailable_per_group, on a read made now (tasks move): a single drain takes all of ``mine`` or
+        nothing; a batch of a rolling run takes those that fit, in order, and defers the others to a later pass
+        (at least one, or nothing). The batch record gets the running tasks of the groups it touches, for the
+        recovery check before the next batch."""
+        budget = Budget(parsed, read_placement(self.client, self.params['group_by']))
+        out = out_of_service(budget.placement, snapshot.filtered_ids) | set(snapshot.agents.inactive_ids())
+        batch = state.batch(self.run, []) if self.params['record_batch'] else None
+        if batch is None:
+            taken, self.deferred = (mine, []) if not budget.excess(out, budget.placement.ids_of(mine)) else ([], mine)
+        else:
+            taken, self.deferred = fit(mine, budget, out)
+        if not taken and mine:
+            new = budget.placement.ids_of(mine if batch is None else mine[:1])
+            raise InputError(budget.refusal(budget.excess(out, new), out, new, 'taking out %s' % ', '.join(
+                mine if batch is None else mine[:1])))
+        if batch is not None and not self.check_mode:
+            touched = budget.placement.usage(set(budget.placement.ids_of(taken)) - out)
+            batch['groups'] = dict((group, budget.placement.running[group]) for group in touched)
+            deferred = batch_hosts(self.params, self.deferred)
+            batch['hosts'] = [h for h in batch['hosts'] if h not in deferred]
+            state.defer(self.run, deferred, batch['hosts'])
+        return taken
 
     def registered(self, snapshot, hostnames):
         """The agent ids of each hostname, and the hostnames without any (a failure with unregistered=fail)."""
@@ -295,6 +342,33 @@ class Drain(Step):
 
     def describe_busy(self, snapshot, busy, frameworks):
         return '; '.join('%s: %s' % item for item in sorted(self.pending(snapshot, busy, frameworks).items()))
+
+
+def batch_hosts(params, hostnames):
+    """Agent hostnames as the inventory hosts of O(record_batch), which the role gives in the order of O(hostname)."""
+    names = dict(zip(params['hostname'], params['record_batch']))
+    return [names.get(host, host) for host in hostnames]
+
+
+def recovery_slice(step, deadline, slice_end):
+    """The check between two batches of a rolling run: until every group the last batch touched has as many running
+    tasks as before it (relaunched elsewhere), the deadline (fail) or the end of the slice. Returns the groups still
+    short, ``{group: 'N of M running'}``: empty when they are whole."""
+    before = step.ledger.snapshot().recovery_due(step.run)
+    while before:
+        short = shortfall(read_placement(step.client, step.params['group_by']), before)
+        now = step._clock()
+        if not short:
+            break
+        if now >= deadline:
+            raise StepError('the services the last batch touched are not whole again after %ss: %s. The next batch '
+                            'was not started; see why their tasks were not relaunched (capacity, constraints), then '
+                            'run the same command again, or set agent_maintenance_recovery_timeout=0 to go on '
+                            'without waiting' % (step.params['recovery_timeout'], shortfall_text(short)))
+        if now >= slice_end:
+            return dict((group, '%d of %d running' % counts) for group, counts in short.items())
+        step._sleep(max(0.0, min(step.params['wait_sleep'], deadline - now, slice_end - now)))
+    return {}
 
 
 class Restore(Step):

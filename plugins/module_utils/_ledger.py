@@ -317,6 +317,20 @@ class LedgerState(object):
             run['error'] = error
         return record
 
+    def defer(self, run_id, deferred, taken):
+        """Agents of a batch that the disruption budget left for a later pass (tasks moved onto them after the
+        plan); ``taken`` are no longer deferred."""
+        run = self.runs.get(run_id)
+        if run is not None:
+            kept = [h for h in run.get('deferred') or [] if h not in taken and h not in deferred]
+            run['deferred'] = kept + list(deferred)
+
+    def recovery_due(self, run_id):
+        """The running tasks of each group that the last closed batch of ``run_id`` touched, as they were before
+        it was taken out (``{group: running}``); empty when there is nothing to wait for."""
+        batches = [b for b in (self.runs.get(run_id) or {}).get('batches') or [] if b.get('outcome')]
+        return dict(batches[-1].get('groups') or {}) if batches else {}
+
     def finish_run(self, run_id):
         run = self.runs.get(run_id)
         if run is not None:

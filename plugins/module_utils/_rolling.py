@@ -57,7 +57,8 @@ def summary_lines(run, check_mode=False, finished=False):
     not_restored = [h for b in batches if b.get('outcome') == 'restored' for h in (b.get('not_restored') or {})]
     failed = list(run.get('failed') or [])
     done_before = list(run.get('done_before') or [])
-    todo = [h for h in targets if h not in run.get('done', []) and h not in failed]
+    deferred = [h for h in run.get('deferred') or [] if h not in run.get('done', [])]
+    todo = [h for h in targets if h not in run.get('done', []) and h not in failed and h not in deferred]
     state = 'FAILED' if failed else ('check mode, nothing changed' if check_mode else
                                      ('done' if finished else 'so far'))
     leaders = []
@@ -72,10 +73,10 @@ def summary_lines(run, check_mode=False, finished=False):
                                                                                       leader))
                 leaders.append(leader)
     backends = sorted(set(b['backend'] for b in batches if b.get('backend')))
-    lines = ['%s: %d batch(es), %d agent(s) restored, %s%d failed, %d not started%s; leader %s%s' % (
+    lines = ['%s: %d batch(es), %d agent(s) restored, %s%d failed, %s%d not started%s; leader %s%s' % (
         state, len(batches), len(restored),
         ('%d not restored (not back; they stay filtered), ' % len(not_restored)) if not_restored else '',
-        len(failed), len(todo),
+        len(failed), ('%d deferred, ' % len(deferred)) if deferred else '', len(todo),
         (', %d done by an earlier run' % len(done_before)) if done_before else '',
         ' -> '.join(leaders) or 'unknown', ('; backend ' + ', '.join(backends)) if backends else '')]
     lines.extend(batch_lines)
@@ -83,6 +84,9 @@ def summary_lines(run, check_mode=False, finished=False):
     if external:
         lines.append('left out of service (kept by someone else or another run; agent_maintenance_force=true on '
                      'restore.yml overrides): ' + ', '.join(external))
+    if deferred:
+        lines.append('deferred by the disruption budget (tasks moved onto them after the plan), in service and not '
+                     'done: %s; run the same command again to do them' % ', '.join(deferred))
     if failed:
         lines.append('the failed batch stays out of service: %s -- %s; fix the cause and run the same command again '
                      'to pick up at it' % (', '.join(failed), run.get('error') or 'failed'))

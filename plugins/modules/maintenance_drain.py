@@ -20,6 +20,11 @@ description:
     putting back any filter that disappears. The action plugin in front of the module prints, at least every
     O(progress_interval) seconds, which agents it waits for, their active tasks and frameworks, and the seconds
     left.
+  - With a disruption budget (O(max_unavailable_per_group)), the placement of the running tasks is read under the
+    same lock, and a drain that would take a service over its budget changes nothing and fails. In a batch of a
+    rolling maintenance (O(record_batch)), first waits until the services that the run's last batch touched are
+    whole again (O(recovery_timeout)), then takes the agents of the batch that fit, in order, and defers the others
+    (RV(deferred)), as tasks may have moved onto them since the batches were planned.
   - With O(hold=true), once the wait is over, starts a hold in the background on the host that runs the module;
     it keeps the agents out of service by hostname until released (M(mesos.maintenance.maintenance_restore) or
     M(mesos.maintenance.maintenance_hold) with O(mesos.maintenance.maintenance_hold#module:state=released)), and
@@ -31,6 +36,7 @@ extends_documentation_fragment:
   - mesos.maintenance._backend
   - mesos.maintenance._engine
   - mesos.maintenance._engine.hold
+  - mesos.maintenance._budget
   - mesos.maintenance._attributes
   - mesos.maintenance._attributes.actiongroup_mesos
 attributes:
@@ -122,9 +128,20 @@ options:
         (M(mesos.maintenance.maintenance_run)). Record this drain as the start of
         its current batch, for the summary and for a re-run.
       - Empty, the step is no batch of a rolling maintenance.
+      - Given in the order of O(hostname) (the inventory host of each agent), so that RV(deferred) can name them.
     type: list
     elements: str
     default: []
+  recovery_timeout:
+    description:
+      - With O(max_unavailable_per_group) and O(record_batch), the seconds to wait, before this batch is taken out,
+        until every service the run's last batch touched has as many running tasks as it had before that batch
+        (its tasks relaunched elsewhere and C(TASK_RUNNING)), like Aurora's SLA check between batches. The action
+        plugin prints the services still short at least every O(progress_interval) seconds. When the time is up
+        the step fails and nothing of this batch is changed.
+      - V(0) does not wait.
+    type: float
+    default: 600
 seealso:
   - module: mesos.maintenance.maintenance_restore
   - module: mesos.maintenance.maintenance_hold
@@ -214,6 +231,16 @@ waited:
   description: Seconds waited, over every slice.
   returned: when O(wait=true)
   type: float
+deferred:
+  description: The agents of this batch (as given in O(record_batch), else their hostnames) that the disruption
+    budget left for a later pass.
+  returned: success
+  type: list
+  elements: str
+phase:
+  description: V(recovery) while the step waits for the services of the last batch (with RV(waiting=true)).
+  returned: while waiting for the recovery
+  type: str
 hold:
   description: The id of the hold started, with O(hold=true) outside check mode.
   returned: when a hold was started
@@ -256,9 +283,15 @@ lines:
 
 import time
 
-from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import HOLD_ARGSPEC, engine_argspec
+from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import BUDGET_ARGSPEC, HOLD_ARGSPEC, engine_argspec
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
-from ansible_collections.mesos.maintenance.plugins.module_utils._engine import Drain, run_module, start_hold
+from ansible_collections.mesos.maintenance.plugins.module_utils._engine import (
+    Drain,
+    batch_hosts,
+    recovery_slice,
+    run_module,
+    start_hold,
+)
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import InputError
 
 
@@ -271,6 +304,12 @@ def drain(step):
             if params[option] not in (None, False):
                 raise InputError('%s applies to drain=true only (Mesos\' own draining, backend=native); nothing was '
                                  'changed' % option)
+    if recovery_due(step):
+        start = time.monotonic()
+        short = recovery_slice(step, start + params['recovery_timeout'], start + params['progress_interval'])
+        if short:
+            return dict(waiting=True, phase='recovery', pending=short, hostnames=list(params['hostname']), agents=[],
+                        added=[])
     if params['resume_wait']:
         step.connect()
         result = dict(hostnames=list(params['hostname']), agents=[], added=[])
@@ -279,6 +318,7 @@ def drain(step):
             with step.tx() as state:
                 state.batch(step.run, params['record_batch'])
         result = step.run_step()
+        result['deferred'] = batch_hosts(params, result['deferred'])
     # Reported now: a wait longer than a slice returns from later calls, which know nothing of the agents.
     step.lines.extend('%s: %s' % (a['hostname'], a['text']) for a in result['agents'])
     hostnames = result['hostnames']
@@ -303,6 +343,13 @@ def drain(step):
     return result
 
 
+def recovery_due(step):
+    """Whether this call starts a batch of a rolling run under a disruption budget that waits for recovery."""
+    params = step.params
+    return bool(params['max_unavailable_per_group'] and params['record_batch'] and params['recovery_timeout'] > 0
+                and not params['resume_wait'] and not step.check_mode)
+
+
 def main():
     argspec = engine_argspec().update_argspec(
         max_filtered=dict(type='raw'),
@@ -317,7 +364,8 @@ def main():
         hold=dict(type='bool', default=False),
         record_batch=dict(type='list', elements='str', default=[]),
         undo_on_failure=dict(type='bool', default=False),
-        **HOLD_ARGSPEC
+        recovery_timeout=dict(type='float', default=600.0),
+        **dict(HOLD_ARGSPEC, **BUDGET_ARGSPEC)
     )
     client = MesosModuleClient(argspec)
     run_module(client, Drain, drain)

@@ -197,6 +197,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import 
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
 from ansible_collections.mesos.maintenance.plugins.module_utils._engine import (
     Restore,
+    batch_hosts,
     release_holds,
     run_module,
 )
@@ -213,6 +214,9 @@ def restore(step):
     if params['record_batch']:
         with step.tx() as state:
             batch = state.batch(step.run, params['record_batch'])
+            # The drain deferred these (a disruption budget): they were never taken out, and were not maintained.
+            deferred = set((state.runs.get(step.run) or {}).get('deferred') or []) - set((batch or {}).get('hosts') or [])
+            hostnames = [host for host, name in zip(hostnames, batch_hosts(params, hostnames)) if name not in deferred]
             for host in (batch or {}).get('hosts') or []:
                 if host not in params['record_batch'] and host not in errors:
                     errors[host] = 'dropped from the play (it did not answer, or failed outside the maintenance)'

@@ -15,6 +15,12 @@ description:
   - O(state=started) plans the run. An unfinished run of exactly the same agents is resumed under its id (the
     agents it restored are not taken again); otherwise a new run id is made. The batch size (O(serial)) is checked
     against the capacity guard O(max_filtered) with the agents already unavailable, before anything changes.
+  - With O(batching=budget), the agents are packed into batches of at most O(serial) agents such that no batch
+    takes any service over its disruption budget (O(max_unavailable_per_group)), from the placement of the running
+    tasks read now; with O(group_by_attribute), a batch holds agents of one value of that agent attribute (one
+    rack at a time). RV(todo) is then in the order of the batches and RV(serial) gives their sizes. Agents that no
+    batch can take, even alone, are refused before anything changes. In check mode, RV(lines) has the plan, each
+    batch with its agents and the services it touches with their budget use.
   - O(state=failed) records the current batch of the run as failed (it stays out of service) and fails, with the
     summary; O(state=finished) closes the run and returns the summary. The summary is returned in RV(lines), which
     the action plugin prints as plain text.
@@ -24,6 +30,7 @@ extends_documentation_fragment:
   - mesos.maintenance._mesos
   - mesos.maintenance._backend
   - mesos.maintenance._engine
+  - mesos.maintenance._budget
   - mesos.maintenance._attributes
   - mesos.maintenance._attributes.actiongroup_mesos
 attributes:
@@ -65,6 +72,32 @@ options:
         in RV(maintenance).
     type: str
     default: ''
+  batching:
+    description:
+      - With O(state=started), how the agents are put into batches. V(serial), in the order given, O(serial) at a
+        time. V(budget), planned around the disruption budget O(max_unavailable_per_group) (required then), see
+        above.
+    type: str
+    choices: [serial, budget]
+    default: serial
+  group_by_attribute:
+    description:
+      - With O(state=started), the name of an agent attribute (such as V(rack)). A batch holds agents of one value
+        of it, as Aurora's C(--grouping). Agents without it are batched together. Works with either O(batching).
+    type: str
+  status:
+    description:
+      - With O(state=finished), end the summary with the status table of the whole cluster, as
+        M(mesos.maintenance.maintenance_status) prints it.
+    type: bool
+    default: false
+  agents:
+    description:
+      - The hostnames the agents of O(hostname) registered with, in the same order, when they differ from the
+        inventory names in O(hostname). Empty, the same names.
+    type: list
+    elements: str
+    default: []
   error:
     description:
       - With O(state=failed), why the batch failed.
@@ -107,9 +140,20 @@ done:
   type: list
   elements: str
 batch:
-  description: The batch size, in agents.
+  description: The largest batch, in agents.
   returned: with O(state=started)
   type: int
+serial:
+  description: The batch sizes, in order, for a play's C(serial) (with O(batching=serial), one size, repeated).
+  returned: with O(state=started)
+  type: list
+  elements: int
+batches:
+  description: With O(batching=budget) or O(group_by_attribute), the planned batches, as lists of O(hostname)
+    entries.
+  returned: with O(state=started)
+  type: list
+  elements: list
 maintenance:
   description: What each batch runs, as given in O(maintenance).
   returned: with O(state=started)
@@ -154,7 +198,17 @@ import random
 import socket
 import time
 
-from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import engine_argspec
+from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import BUDGET_ARGSPEC, engine_argspec
+from ansible_collections.mesos.maintenance.plugins.module_utils._budget import (
+    Budget,
+    blocked_error,
+    describe_budget,
+    out_of_service,
+    parse_budget,
+    plan_batches,
+    plan_lines,
+    read_placement,
+)
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
 from ansible_collections.mesos.maintenance.plugins.module_utils._engine import Step, process_alive, run_module
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
@@ -162,17 +216,18 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._filters import 
     parse_max_filtered,
     validate_names,
 )
+from ansible_collections.mesos.maintenance.plugins.module_utils._info import read_cluster
 from ansible_collections.mesos.maintenance.plugins.module_utils._rolling import (
     batch_size,
     capacity_error,
+    status_lines,
     summary_lines,
 )
 
 
-def unavailable_agents(step, state):
+def unavailable_agents(snapshot, state):
     """The agents out of service that this plan does not account for: filtered or disconnected, and not kept out
     by mesos.maintenance (those are either in the plan or another run's business)."""
-    snapshot = step.connect().read()
     result = []
     for agent_id, slave in snapshot.agents.by_id.items():
         host = slave.get('hostname')
@@ -207,10 +262,13 @@ def start(step):
         done = [h for h in run.get('done') or [] if h in targets]
         todo = [h for h in targets if h not in done]
         batch = batch_size(params['serial'], len(todo))
-        unavailable, total, held = unavailable_agents(step, state)
+        snapshot = step.connect().read()
+        unavailable, total, held = unavailable_agents(snapshot, state)
         error = capacity_error(batch, unavailable, guard, params.get('max_filtered'), total) if todo else None
         if error:
             raise InputError(error)
+        batches, plan = plan_batches_of(step, todo, batch, snapshot)
+        todo = [host for hosts in batches for host in hosts]
         earlier = None
         if resumed:
             refuse_a_live_run(run_id, run, params.get('controller_pid'))
@@ -223,6 +281,7 @@ def start(step):
             state.runs[run_id]['done_before'] = list(done)
             state.runs[run_id]['maintenance'] = params['maintenance']
             state.runs[run_id]['failed'] = []
+            state.runs[run_id]['deferred'] = []
             run = state.runs[run_id]
     step.run = run_id
     if resumed:
@@ -235,10 +294,46 @@ def start(step):
                                             earlier.get('error') or 'failed')
     if held:
         line += '; %d agent(s) already kept out by mesos.maintenance' % held
+    if plan:
+        line += '; %d batch(es) planned (%s)' % (len(batches), plan[0])
     if step.check_mode:
         line += ' (check mode: nothing will be changed)'
+    serial = [len(hosts) for hosts in batches] if plan else [batch]
     return dict(changed=not step.check_mode and not resumed, run_id=run_id, resumed=resumed, todo=todo, done=done,
-                batch=batch, maintenance=params['maintenance'], lines=[line + '.'], run=run)
+                batch=max(serial) if todo else batch, serial=serial, batches=batches if plan else [],
+                maintenance=params['maintenance'], lines=[line + '.'] + (plan[1:] if step.check_mode else []),
+                run=run)
+
+
+def plan_batches_of(step, todo, size, snapshot):
+    """The batches of ``todo``: in order, ``size`` at a time, or (batching=budget, group_by_attribute) planned from
+    the placement of the running tasks. Returns the batches and, for a planned one, its description (a headline,
+    then one line per batch)."""
+    params = step.params
+    budget = parse_budget(params['max_unavailable_per_group'])
+    attribute = params['group_by_attribute']
+    if params['batching'] == 'budget' and not budget:
+        raise InputError('batching=budget plans the batches around a disruption budget: set max_unavailable_per_group '
+                         '(a number of tasks, or a percentage of the running tasks of each service). Nothing was changed.')
+    if params['batching'] == 'serial' and not attribute:
+        return [todo[n:n + size] for n in range(0, len(todo), size)], []
+    agents = params['agents'] or params['hostname']
+    if len(agents) != len(params['hostname']):
+        raise InputError('agents must name the agent of each entry of hostname, in the same order (%d for %d)'
+                         % (len(agents), len(params['hostname'])))
+    agent_of = dict(zip(params['hostname'], agents))
+    inventory_of = dict(zip(agents, params['hostname']))
+    placement = read_placement(step.client, params['group_by'])
+    rules = Budget(budget if params['batching'] == 'budget' else None, placement)
+    out = out_of_service(placement, snapshot.filtered_ids) | set(snapshot.agents.inactive_ids())
+    planned, blocked = plan_batches([agent_of[h] for h in todo], rules, out, size, attribute)
+    if blocked:
+        raise InputError(blocked_error(blocked, rules))
+    batches = [[inventory_of[h] for h in b['hosts']] for b in planned]
+    headline = 'batches of at most %d%s%s' % (
+        size, (', max_unavailable_per_group=%s by %s' % (describe_budget(budget), placement.group_by))
+        if rules.parsed else '', (', one %s at a time' % attribute) if attribute else '')
+    return batches, [headline] + plan_lines(planned, rules, attribute)
 
 
 def record(step):
@@ -255,7 +350,8 @@ def record(step):
             failed_hosts = (state.end_batch(step.run, params['hostname'], 'failed', error=params['error'])
                             or {}).get('hosts') or failed_hosts
         run = state.runs[step.run]
-        finished = params['state'] == 'finished' and not run.get('failed')
+        left = [h for h in run.get('deferred') or [] if h not in run.get('done') or []]
+        finished = params['state'] == 'finished' and not run.get('failed') and not left
         if finished and not step.check_mode:
             state.finish_run(step.run)
         lines = summary_lines(run, check_mode=step.check_mode, finished=finished)
@@ -267,6 +363,14 @@ def record(step):
         raise InputError('The batch %s failed (%s); it stays out of service and later batches were not touched. Fix '
                          'the cause and run the same command again: it picks up at this batch.'
                          % (', '.join(failed_hosts), params['error']))
+    if params['status'] and params['state'] == 'finished':
+        # One task for the summary and the status table at the end of a run: no separate step to print.
+        lines = lines + status_lines(read_cluster(step.client, dict(params, agent_id=[], hostname=[])),
+                                     step.ledger.snapshot())
+    if left and params['state'] == 'finished':
+        step.lines.extend(lines)
+        raise InputError('%d agent(s) were deferred by the disruption budget and not done: %s. Run the same command '
+                         'again: it resumes this run with them.' % (len(left), ', '.join(left)))
     return dict(changed=False, run_id=step.run, lines=lines, run=run)
 
 
@@ -284,6 +388,11 @@ def main():
         resume=dict(type='bool', default=True),
         maintenance=dict(type='str', default=''),
         error=dict(type='str', default='failed'),
+        batching=dict(type='str', default='serial', choices=['serial', 'budget']),
+        status=dict(type='bool', default=False),
+        group_by_attribute=dict(type='str'),
+        agents=dict(type='list', elements='str', default=[]),
+        **BUDGET_ARGSPEC
     )
     client = MesosModuleClient(argspec)
     run_module(client, Step, run_step)

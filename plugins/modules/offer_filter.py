@@ -44,6 +44,7 @@ extends_documentation_fragment:
   - mesos.maintenance._mesos
   - mesos.maintenance._backend
   - mesos.maintenance._wait
+  - mesos.maintenance._budget
   - mesos.maintenance._attributes
   - mesos.maintenance._attributes.actiongroup_mesos
 attributes:
@@ -171,6 +172,13 @@ EXAMPLES = r"""
     wait_timeout: 1800
     wait_sleep: 10
   register: drain
+
+- name: Take out two agents only if no Marathon app loses more than one instance
+  mesos.maintenance.offer_filter:
+    master_url: "{{ mesos_masters }}"
+    hostname: [agent-7.example.com, agent-8.example.com]
+    max_unavailable_per_group: 1
+    group_by: task
 
 - name: Show what is still running if the drain timed out
   ansible.builtin.debug:
@@ -336,6 +344,7 @@ import time
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import (
     BACKEND_ARGSPEC,
+    BUDGET_ARGSPEC,
     WAIT_ARGSPEC,
     agent_selection_argspec,
 )
@@ -344,6 +353,13 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._backends import
     NATIVE_OPTIONS,
     UNFILTERED_ANSWER_LOST,
     select_backend,
+)
+from ansible_collections.mesos.maintenance.plugins.module_utils._budget import (
+    Budget,
+    out_of_service,
+    parse_budget,
+    parse_group_by,
+    read_placement,
 )
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
@@ -380,9 +396,11 @@ class OfferFilterManager(object):
         self.agent_ids = validate_names(self.params['agent_id'], 'agent_id')
         self.hostnames = validate_names(self.params['hostname'], 'hostname')
         self.max_filtered = parse_max_filtered(self.params['max_filtered'])
+        self.budget = parse_budget(self.params['max_unavailable_per_group'])
+        parse_group_by(self.params['group_by'])
         named = self.agent_ids or self.hostnames
         if self.state == 'absent':
-            for option in ('exclusive', 'max_filtered', 'drain'):
+            for option in ('exclusive', 'max_filtered', 'drain', 'max_unavailable_per_group'):
                 if self.params[option] not in (None, False):
                     raise InputError('%s applies to state=present only' % option)
             if not named:
@@ -451,6 +469,8 @@ class OfferFilterManager(object):
         error = check_max_filtered(self.max_filtered, self.params['max_filtered'], plan, before, agents)
         if error:
             self.fail(error)
+        if self.budget and plan.add:
+            self.check_budget(plan, snapshot)
         if plan.add and self.params['mark_gone']:
             client.warn('mark_gone=true: once drained, Mesos marks %d agent(s) gone. That is permanent: the master '
                         'removes them for good, and their ids can never register again (the agent must be started '
@@ -498,6 +518,15 @@ class OfferFilterManager(object):
             if self.reasserted:
                 result['changed'] = True
         return result
+
+    def check_budget(self, plan, snapshot):
+        """max_unavailable_per_group: refuse, before any change, a plan that takes a service over its budget."""
+        budget = Budget(self.budget, read_placement(self.client, self.params['group_by']))
+        out = out_of_service(budget.placement, snapshot.filtered_ids) | set(snapshot.agents.inactive_ids())
+        excess = budget.excess(out, plan.add)
+        if excess:
+            self.fail(budget.refusal(excess, out, plan.add, 'taking out %s' % ', '.join(
+                describe_agent(aid, snapshot.agents.hostname(aid)) for aid in plan.add)))
 
     def apply(self, plan, targets, agents, before):
         """Change one agent at a time, so that a failure says exactly which agents were done."""
@@ -607,7 +636,7 @@ def main():
         drain=dict(type='bool', default=False),
         drain_grace_period=dict(type='float'),
         mark_gone=dict(type='bool', default=False),
-        **dict(WAIT_ARGSPEC, **BACKEND_ARGSPEC)
+        **dict(WAIT_ARGSPEC, **dict(BACKEND_ARGSPEC, **BUDGET_ARGSPEC))
     )
     client = MesosModuleClient(argspec)
     manager = OfferFilterManager(client)

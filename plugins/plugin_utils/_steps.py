@@ -30,9 +30,13 @@ WAITS = {
 }
 
 
-def progress_line(step, pending, left):
-    """One line saying what is awaited: which agents, what each still has, and the seconds left."""
-    what = WAITS[step][2] % len(pending)
+# A drain of a rolling batch under a disruption budget first waits for the services of the last batch.
+RECOVERY = ('recovery_timeout', 600, '%d service(s) of the last batch to be whole again')
+
+
+def progress_line(step, pending, left, phase=None):
+    """One line saying what is awaited: which agents (or services), what each still has, and the seconds left."""
+    what = (RECOVERY if phase == 'recovery' else WAITS[step])[2] % len(pending)
     detail = '; '.join('%s: %s' % item for item in sorted(pending.items()))
     return 'waiting for %s, %d s left: %s' % (what, max(0, int(round(left))), detail)
 
@@ -50,7 +54,7 @@ def merge(first, later):
     """The result of a whole step from its first slice (what was decided and changed) and a later one (the end of
     the wait)."""
     result = dict(later)
-    for key in ('agents', 'added', 'hostnames', 'holds', 'lines', 'actions'):
+    for key in ('agents', 'added', 'hostnames', 'deferred', 'holds', 'lines', 'actions'):
         if first.get(key) and not later.get(key):
             result[key] = first[key]
     result['changed'] = bool(first.get('changed') or later.get('changed'))
@@ -99,9 +103,23 @@ class StepAction(ActionBase):
         result.update(outcome)
         return result
 
+    def recover(self, args, outcome, started, task_vars):
+        """The recovery phase of a drain: call again, deciding nothing new, until the services are whole; returns
+        the first outcome of the drain itself and when it began."""
+        timeout = float(args.get(RECOVERY[0], RECOVERY[1]) or 0)
+        began = started
+        while outcome.get('phase') == 'recovery' and outcome.get('waiting') and not outcome.get('failed'):
+            left = timeout - (time.monotonic() - started)
+            display.display('    %s' % progress_line(self.step, outcome.get('pending') or {}, left, 'recovery'))
+            began = time.monotonic()
+            # Never 0, which would turn the recovery off: what is left of it is one more look.
+            outcome = self.call(dict(args, recovery_timeout=max(0.01, left)), task_vars)
+        return outcome, began
+
     def wait(self, args, outcome, started, task_vars):
         option, default = WAITS[self.step][:2]
         timeout = float(args.get(option, default) or 0)
+        outcome, started = self.recover(args, outcome, started, task_vars)
         first = outcome
         while outcome.get('waiting') and not outcome.get('failed'):
             left = timeout - (time.monotonic() - started)
