@@ -187,7 +187,7 @@ class Budget(object):
             parts.append('and %d more group(s)' % (len(excess) - SHOWN))
         message = ('The disruption budget max_unavailable_per_group=%s (group_by=%s) refuses %s: %s. Nothing was '
                    'changed.' % (describe_budget(self.parsed), self.placement.group_by, what, '; '.join(parts)))
-        hint = self.never_fits(group for group, _ in excess)
+        hint = self.never_fits(group for group, unavailable in excess)
         return message + (' ' + hint if hint else '')
 
     def never_fits(self, groups):
@@ -274,15 +274,18 @@ def plan_lines(batches, budget, attribute=None):
 def blocked_error(blocked, budget):
     """The refusal of a plan with agents no batch can take."""
     hosts = sorted(blocked)
-    groups = sorted(set(g for host in hosts for g, _ in blocked[host]))
-    parts = ['%s (%s)' % (host, ', '.join('%s: %d of %d running unavailable, %s allowed' % (
-        g, n, budget.placement.running.get(g, 0), budget.allowance(g)) for g, n in blocked[host]))
-        for host in hosts[:SHOWN]]
+    groups = sorted(set(group for host in hosts for group, unavailable in blocked[host]))
+    parts = []
+    for host in hosts[:SHOWN]:
+        over = ['%s: %d of %d running unavailable, %s allowed' % (
+            group, unavailable, budget.placement.running.get(group, 0), budget.allowance(group))
+            for group, unavailable in blocked[host]]
+        parts.append('%s (%s)' % (host, ', '.join(over)))
     if len(hosts) > SHOWN:
         parts.append('and %d more agent(s)' % (len(hosts) - SHOWN))
     message = ('The disruption budget max_unavailable_per_group=%s (group_by=%s) leaves no batch for %d agent(s), '
-               'even alone: %s. Nothing was changed.' % (describe_budget(budget.parsed), budget.placement.group_by,
-                                                          len(hosts), '; '.join(parts)))
+               'even alone: %s. Nothing was changed.'
+               % (describe_budget(budget.parsed), budget.placement.group_by, len(hosts), '; '.join(parts)))
     hint = budget.never_fits(groups)
     return message + (' ' + hint if hint else '')
 

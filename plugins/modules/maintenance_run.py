@@ -350,7 +350,7 @@ def record(step):
             failed_hosts = (state.end_batch(step.run, params['hostname'], 'failed', error=params['error'])
                             or {}).get('hosts') or failed_hosts
         run = state.runs[step.run]
-        left = [h for h in run.get('deferred') or [] if h not in run.get('done') or []]
+        left = [h for h in run.get('deferred') or [] if h not in (run.get('done') or [])]
         finished = params['state'] == 'finished' and not run.get('failed') and not left
         if finished and not step.check_mode:
             state.finish_run(step.run)

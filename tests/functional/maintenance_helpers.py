@@ -373,16 +373,12 @@ def end_holds(store, timeout):
     return running
 
 
-class CapacityWatch:
-    """Samples the simulator every few milliseconds: the most agents ever unavailable (filtered by the
-    allocator module, deactivated in the master, or disconnected) at once."""
+class Sampling:
+    """A thread that calls `sample()` every `interval` seconds, from entering the `with` block to leaving it: what
+    a test checks at every moment of a run (a subclass says what)."""
 
-    def __init__(self, cluster, interval=0.01):
-        self.cluster = cluster
+    def __init__(self, interval=0.01):
         self.interval = interval
-        self.max_unavailable = 0
-        self.worst = set()
-        self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -392,19 +388,52 @@ class CapacityWatch:
 
     def __exit__(self, *exc):
         self._stop.set()
-        self._thread.join()
+        self._thread.join(30)
 
     def _loop(self):
-        state = self.cluster.state
         while not self._stop.wait(self.interval):
-            with state.lock:
-                unavailable = set(state.allocator.deactivated) | {
-                    a.id for a in state.agents.values() if a.deactivated or not a.connected
-                }
-            self.samples += 1
-            if len(unavailable) > self.max_unavailable:
-                self.max_unavailable = len(unavailable)
-                self.worst = unavailable
+            self.sample()
+
+    def sample(self):
+        raise NotImplementedError
+
+
+class CapacityWatch(Sampling):
+    """Samples the simulator every few milliseconds: the most agents ever unavailable (filtered by the
+    allocator module, deactivated in the master, or disconnected) at once."""
+
+    def __init__(self, cluster, interval=0.01):
+        super().__init__(interval)
+        self.cluster = cluster
+        self.max_unavailable = 0
+        self.worst = set()
+        self.samples = 0
+
+    def sample(self):
+        state = self.cluster.state
+        with state.lock:
+            unavailable = set(state.allocator.deactivated) | {
+                a.id for a in state.agents.values() if a.deactivated or not a.connected
+            }
+        self.samples += 1
+        if len(unavailable) > self.max_unavailable:
+            self.max_unavailable = len(unavailable)
+            self.worst = unavailable
+
+
+class RunningSampler(Sampling):
+    """Samples the simulator every 20 ms: the fewest running instances each app ever had."""
+
+    def __init__(self, cluster, apps):
+        super().__init__(0.02)
+        self.cluster = cluster
+        self.lowest = dict.fromkeys(apps)
+
+    def sample(self):
+        for app in self.lowest:
+            running = sum(1 for t in self.cluster.tasks(app) if t["state"] == "TASK_RUNNING")
+            if self.lowest[app] is None or running < self.lowest[app]:
+                self.lowest[app] = running
 
 
 def _natural(hostname):

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from maintenance_helpers import ANSIBLE_PLAYBOOK, SimulatedSite, ansible_env, end_holds, finish_run
+from maintenance_helpers import ANSIBLE_PLAYBOOK, Sampling, SimulatedSite, ansible_env, end_holds, finish_run
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._ledger import FileStore, ZooKeeperStore
 from mesos_sim.waiting import wait_until
@@ -242,41 +242,30 @@ class Maintenance:
         return [json.loads(line) for line in self.records_file.read_text().splitlines() if line.strip()]
 
 
-class Sampler:
+class Sampler(Sampling):
     """Every `interval` seconds: the agents some run is maintaining are filtered at the leader, and the ledger
     names that run as an owner. A marker counts when it is the same before and after the reads (it was there the
     whole time). Also notes which agents the ledger showed with two owners at once."""
 
     def __init__(self, site: SimulatedSite, maintenance: Maintenance, ledger, interval=0.01):
+        super().__init__(interval)
         self.site = site
         self.maintenance = maintenance
         self.ledger = ledger
-        self.interval = interval
         self.violations = []
         self.errors = []
         self.samples = 0
         self.checked = 0
         self.shared = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(30)
-
-    def _loop(self):
-        while not self._stop.wait(self.interval):
-            try:
-                self.sample()
-            except Exception as exc:  # a read that failed (ZooKeeper down): noted, not a violation
-                if len(self.errors) < 20:
-                    self.errors.append(repr(exc))
 
     def sample(self):
+        try:
+            self.look()
+        except Exception as exc:  # a read that failed (ZooKeeper down): noted, not a violation
+            if len(self.errors) < 20:
+                self.errors.append(repr(exc))
+
+    def look(self):
         before = self.maintenance.in_step()
         cluster = self.site.cluster
         hostname = {a["id"]: a["hostname"] for a in cluster.agents}

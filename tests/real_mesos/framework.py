@@ -13,9 +13,13 @@ it has, and ACKNOWLEDGEs every status update that carries a uuid (the master kee
 task until its update is acknowledged, and an agent cannot become DRAINED before that). It keeps
 every update and every offer it saw. With `replace_killed=True` it launches a task again,
 anywhere, once it is reported TASK_KILLED (drained or killed), as the scheduler of a service
-would: the replacement's `replaces` names the task it stands in for. TEARDOWN on `stop()` ends
-its tasks. The harness' own
-framework in launcher.py is a different one: it suppresses offers for good.
+would: the replacement's `replaces` names the task it stands in for, and it has the same name
+and labels (a task's name, by default its id, and its labels are how a service's instances are
+told apart from other services': the maintenance's budgets group tasks by them). With
+`unique_hosts=True` it never puts two live tasks of one name on one agent, as Marathon's
+`hostname:UNIQUE` constraint does for an app's instances. TEARDOWN on
+`stop()` ends its tasks. The harness' own framework in launcher.py is a different one: it
+suppresses offers for good.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ class Task:
     mem: float
     agent_id: str | None = None  # the agent it must run on, then the one it was launched on
     grace_period: float | None = None  # its kill policy, in seconds
+    name: str | None = None  # TaskInfo.name; None: the task id
+    labels: dict[str, str] | None = None  # TaskInfo.labels, as key: value
     launched: bool = False
     replaces: str | None = None  # with replace_killed: the killed task this one stands in for
     updates: list[dict] = field(default_factory=list)  # TaskStatus objects, oldest first
@@ -72,11 +78,13 @@ class SleepFramework:
         auth: tuple[str, str] | None = None,
         user: str | None = None,
         replace_killed: bool = False,
+        unique_hosts: bool = False,
     ):
         self.master_url = master_url.rstrip("/")
         self.endpoint = f"{self.master_url}/master/api/v1/scheduler"
         self.name = name
         self.role = role
+        self.unique_hosts = unique_hosts
         self.user = user or pwd.getpwuid(os.geteuid()).pw_name
         self.session = requests.Session()
         self.session.auth = auth
@@ -148,15 +156,25 @@ class SleepFramework:
         cpus: float = 0.1,
         mem: float = 32,
         grace_period: float | None = None,
+        name: str | None = None,
+        labels: dict[str, str] | None = None,
     ) -> list[str]:
         """Queue `count` tasks running `command` (default `sleep <seconds>`), on `agent_id` if
-        given; they launch on the next fitting offers. Returns their ids."""
+        given; they launch on the next fitting offers. Each is called `name` (default: its id)
+        and carries `labels`. Returns their ids."""
         ids = []
         with self._lock:
             for _ in range(count):
                 task_id = f"{self.name}-{next(self._ids)}"
                 self.tasks[task_id] = Task(
-                    task_id, command or f"sleep {seconds:g}", cpus, mem, agent_id=agent_id, grace_period=grace_period
+                    task_id,
+                    command or f"sleep {seconds:g}",
+                    cpus,
+                    mem,
+                    agent_id=agent_id,
+                    grace_period=grace_period,
+                    name=name,
+                    labels=dict(labels) if labels else None,
                 )
                 ids.append(task_id)
         self.revive()
@@ -275,11 +293,20 @@ class SleepFramework:
                 continue
             if free.get("cpus", 0) < task.cpus or free.get("mem", 0) < task.mem:
                 continue
+            if self.unique_hosts and task.name and self._runs(agent_id, task.name):
+                continue
             free["cpus"] -= task.cpus
             free["mem"] -= task.mem
             task.launched, task.agent_id = True, agent_id
             infos.append(self._task_info(task, offer["agent_id"], allocation))
         return infos
+
+    def _runs(self, agent_id: str, name: str) -> bool:
+        """Whether a task called `name` is launched on `agent_id` and not over (called with the lock held)."""
+        return any(
+            t.launched and t.agent_id == agent_id and t.name == name and t.state not in TERMINAL_STATES
+            for t in self.tasks.values()
+        )
 
     @staticmethod
     def _task_info(task: Task, agent_id: dict, allocation: dict | None) -> dict:
@@ -290,12 +317,14 @@ class SleepFramework:
                 resource["allocation_info"] = allocation
             resources.append(resource)
         info = {
-            "name": task.task_id,
+            "name": task.name or task.task_id,
             "task_id": {"value": task.task_id},
             "agent_id": agent_id,
             "resources": resources,
             "command": {"shell": True, "value": task.command},
         }
+        if task.labels:
+            info["labels"] = {"labels": [{"key": k, "value": v} for k, v in task.labels.items()]}
         if task.grace_period is not None:
             info["kill_policy"] = {"grace_period": {"nanoseconds": int(task.grace_period * 1e9)}}
         return info
@@ -320,7 +349,14 @@ class SleepFramework:
             if replace:
                 new_id = f"{self.name}-{next(self._ids)}"
                 self.tasks[new_id] = Task(
-                    new_id, task.command, task.cpus, task.mem, grace_period=task.grace_period, replaces=task_id
+                    new_id,
+                    task.command,
+                    task.cpus,
+                    task.mem,
+                    grace_period=task.grace_period,
+                    name=task.name,
+                    labels=task.labels,
+                    replaces=task_id,
                 )
             self._lock.notify_all()
         if replace:

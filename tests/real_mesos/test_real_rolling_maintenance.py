@@ -65,11 +65,10 @@ def cluster(real_mesos_factory):
     return real_mesos_factory(agents=AGENTS, agent_hostname_prefix="agent", fresh=True)
 
 
-def test_rolling_maintenance_drains_batch_by_batch_while_tasks_move(cluster, tmp_path):
-    by_id = cluster.agent_hostnames
-    hostnames = sorted(by_id.values())
-    assert len(set(hostnames)) == AGENTS, by_id
-    inventory = write_inventory(
+def native_drain_inventory(cluster, tmp_path: Path, hostnames: list[str], **variables) -> Path:
+    """The inventory of `hostnames` for a rolling maintenance that drains them with DRAIN_AGENT (grace period 2 s),
+    looking often, with the ledger in `tmp_path`."""
+    return write_inventory(
         tmp_path / "inventory.yml",
         hostnames,
         mesos_master_url=cluster.url,
@@ -82,7 +81,15 @@ def test_rolling_maintenance_drains_batch_by_batch_while_tasks_move(cluster, tmp
         agent_maintenance_wait_timeout=60,
         agent_maintenance_registration_sleep=0.2,
         agent_maintenance_hold_interval=0.5,
+        **variables,
     )
+
+
+def test_rolling_maintenance_drains_batch_by_batch_while_tasks_move(cluster, tmp_path):
+    by_id = cluster.agent_hostnames
+    hostnames = sorted(by_id.values())
+    assert len(set(hostnames)) == AGENTS, by_id
+    inventory = native_drain_inventory(cluster, tmp_path, hostnames)
     with SleepFramework(cluster.url, replace_killed=True) as framework:
         originals = [
             task_id

@@ -212,8 +212,7 @@ def random_cluster(rng):
     groups = ["g%d" % n for n in range(rng.randint(1, 50))]
     tasks = []
     for group in groups:
-        for _ in range(rng.randint(1, 12)):
-            tasks.append(task(group, rng.choice(agents)))
+        tasks.extend(task(group, rng.choice(agents)) for instance in range(rng.randint(1, 12)))
     out = set(rng.sample(agents, rng.randint(0, len(agents) // 10)))
     racks = {a: {"rack": "r%d" % rng.randint(0, 4)} for a in agents}
     return state(agents, tasks, attributes=racks), agents, out

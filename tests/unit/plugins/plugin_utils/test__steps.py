@@ -50,6 +50,19 @@ def test_progress_line(step, pending, left, expected):
     assert progress_line(step, pending, left) == expected
 
 
+def test_progress_line_of_the_recovery_between_batches_names_the_services():
+    pending = {"marathon/web": "1 of 3 running", "marathon/api": "0 of 2 running"}
+    assert progress_line("maintenance_drain", pending, 541.2, "recovery") == (
+        "waiting for 2 service(s) of the last batch to be whole again, 541 s left: marathon/api: 0 of 2 running; "
+        "marathon/web: 1 of 3 running"
+    )
+
+
+def test_merge_keeps_the_agents_the_first_slice_deferred():
+    first = {"changed": True, "hostnames": ["a"], "deferred": ["b"], "waiting": True}
+    assert merge(first, {"changed": False, "waiting": False, "deferred": []})["deferred"] == ["b"]
+
+
 # --- grouped ------------------------------------------------------------------------------------------------
 
 
