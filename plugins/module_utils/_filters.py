@@ -72,11 +72,13 @@ def task_counts(slave):
 def validate_names(values, option):
     """The agent ids / hostnames the user gave: stripped, non-empty, duplicates dropped, order kept."""
     result = []
+    seen = set()  # a list's `in` made 30,000 names take half a minute
     for value in values or []:
         if not isinstance(value, str) or not value.strip():
             raise InputError('%s contains an empty entry' % option)
         value = value.strip()
-        if value not in result:
+        if value not in seen:
+            seen.add(value)
             result.append(value)
     return result
 

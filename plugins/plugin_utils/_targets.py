@@ -58,7 +58,10 @@ def agent_hostname(host, hostvars, source, variable):
     """The hostname the Mesos agent on inventory host ``host`` registered with."""
     if source not in SOURCES:
         raise TargetError('agent_maintenance_agent_source must be one of %s, not %s' % (', '.join(SOURCES), source))
-    variables = hostvars.get(host) or {} if hasattr(hostvars, 'get') else {}
+    if source == 'inventory_hostname':
+        return host
+    # A name outside the inventory has no variables (hostvars would answer it with an undefined value).
+    variables = hostvars[host] if hasattr(hostvars, 'get') and host in hostvars else {}
     if source == 'ansible_host':
         return str(variables.get('ansible_host') or host)
     if source == 'variable':
@@ -66,7 +69,6 @@ def agent_hostname(host, hostvars, source, variable):
             raise TargetError('agent_maintenance_agent_source is variable, but host %s has no variable %s'
                               % (host, variable))
         return str(variables[variable])
-    return host
 
 
 def agent_hostnames(hosts, hostvars, source='inventory_hostname', variable='mesos_agent_hostname', agents=None):

@@ -33,6 +33,9 @@ def _cluster_args(parser: argparse.ArgumentParser):
     parser.add_argument("--tasks", type=int, default=0, help="tasks the simulated framework keeps running")
     parser.add_argument("--task-duration", type=float, default=None, help="seconds each task runs")
     parser.add_argument("--election-delay", type=float, default=0.0)
+    parser.add_argument(
+        "--relaunch-delay", type=float, default=0.0, help="seconds before an app's ended instance starts again"
+    )
     parser.add_argument("--principal")
     parser.add_argument("--secret")
     parser.add_argument("--readonly-auth", action="store_true")
@@ -54,6 +57,7 @@ def build_cluster(args) -> Cluster:
         election_delay=args.election_delay,
         version=args.mesos_version,
         ports=args.port,
+        relaunch_delay=args.relaunch_delay,
     )
 
 

@@ -9,12 +9,13 @@ import ssl
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import allocator
 from .http import Drop, Request, Response, Server, text_response
 from .master import MasterApp
-from .state import ClusterState
+from .state import TERMINAL_TASK_STATES, ClusterState
 from .waiting import wait_until
 
 
@@ -107,12 +108,18 @@ class Cluster:
         version: str = "1.0.1",
         ports: list[int] | None = None,
         hostname: str = "localhost",
+        relaunch_delay: float = 0.0,
+        agent_attributes: Callable[[int], dict] | None = None,
     ):
+        """`relaunch_delay`: seconds before an app's ended instance starts again (apps may set
+        their own); `agent_attributes(i)`: the attributes of the i-th agent the cluster starts with."""
         if build is not None and build not in allocator.BUILDS:
             raise ValueError(f"build must be one of {allocator.BUILDS} or None, not {build!r}")
         if (principal is None) != (secret is None):
             raise ValueError("principal and secret go together")
-        self.state = ClusterState(masters, build, version, persist, task_duration, election_delay, hostname)
+        self.state = ClusterState(
+            masters, build, version, persist, task_duration, election_delay, hostname, relaunch_delay
+        )
         self.credentials = {principal: secret} if principal is not None else {}
         self.readonly_auth = readonly_auth
         self.tls = tls
@@ -131,8 +138,8 @@ class Cluster:
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         self.framework = self.state.add_framework("marathon", target_tasks=tasks, task_duration=task_duration)
-        for _ in range(agents):
-            self.state.add_agent()
+        for index in range(agents):
+            self.state.add_agent(attributes=agent_attributes(index) if agent_attributes else None)
 
     # --- life cycle ---------------------------------------------------------------------
     def __enter__(self):
@@ -243,8 +250,12 @@ class Cluster:
     def agent_ids(self) -> list[str]:
         return [a["id"] for a in self.agents]
 
-    def add_agent(self, hostname: str | None = None) -> str:
-        return self.state.add_agent(hostname).id
+    def add_agent(self, hostname: str | None = None, attributes: dict | None = None) -> str:
+        """A new agent; `attributes` as its --attributes: name -> string (TEXT) or number (SCALAR)."""
+        return self.state.add_agent(hostname, attributes).id
+
+    def set_attributes(self, agent_id: str, attributes: dict | None):
+        self.state.set_attributes(agent_id, attributes)
 
     def disconnect_agent(self, agent_id: str):
         self.state.disconnect_agent(agent_id)
@@ -263,12 +274,50 @@ class Cluster:
             agent = self.state.find_agent(agent_id)
             return [self.state.launch_task(agent, self.framework, duration).id for _ in range(count)]
 
-    def finish_tasks(self, agent_id: str) -> int:
-        return self.state.finish_tasks(agent_id)
+    def finish_tasks(self, agent_id: str, state: str = "TASK_FINISHED") -> int:
+        """End every active task on the agent with this terminal state; returns how many."""
+        if state not in TERMINAL_TASK_STATES:
+            raise ValueError(f"state must be one of {TERMINAL_TASK_STATES}, not {state!r}")
+        return self.state.finish_tasks(agent_id, state)
 
     def active_tasks(self, agent_id: str) -> int:
         with self.state.lock:
             return len(self.state.find_agent(agent_id).active_tasks())
+
+    # --- apps ---------------------------------------------------------------------------
+    def add_app(self, name: str, instances: int, **options) -> list[str]:
+        """Run `instances` tasks of a Marathon-style app (see state.App and ClusterState.add_app for
+        `options`: labels, framework, relaunch_delay, unique_hosts, agents). Returns the ids of the
+        tasks started."""
+        return [t.id for t in self.state.add_app(name, instances, **options)]
+
+    def tasks(self, app: str | None = None) -> list[dict]:
+        """The active tasks (of one app, given its id), as dicts: id, name, state, agent_id, labels, app."""
+        with self.state.lock:
+            app_id = None if app is None else self.state.app_of(app).id
+            agents = list(self.state.agents.values()) + list(self.state.recovered.values())
+            return [
+                {
+                    "id": t.id,
+                    "name": t.name,
+                    "state": t.state,
+                    "agent_id": t.agent_id,
+                    "labels": dict(t.labels),
+                    "app": t.app,
+                }
+                for agent in agents
+                for t in agent.active_tasks()
+                if app_id is None or t.app == app_id
+            ]
+
+    @property
+    def relaunch_delay(self) -> float:
+        """The cluster's default delay before an app's ended instance starts again."""
+        return self.state.relaunch_delay
+
+    @relaunch_delay.setter
+    def relaunch_delay(self, seconds: float):
+        self.state.relaunch_delay = seconds
 
     def filters(self) -> set[str]:
         with self.state.lock:

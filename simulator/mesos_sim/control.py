@@ -9,6 +9,7 @@ from .http import Request, Response, Server, json_response, text_response
 
 CALLS = (
     "add_agent",
+    "add_app",
     "add_filter",
     "clear_faults",
     "describe",
@@ -23,7 +24,9 @@ CALLS = (
     "remove_agent",
     "replace_agent",
     "reset_log",
+    "set_attributes",
     "start_master",
+    "tasks",
 )
 
 

@@ -7,6 +7,7 @@ writers); where 1.11 differs the cluster's `version` decides.
 from __future__ import annotations
 
 import base64
+import re
 import time
 from http import HTTPStatus
 
@@ -25,6 +26,7 @@ _STATE_ENDPOINTS = {
     "/master/slaves",
     "/master/frameworks",
     "/master/tasks",
+    "/master/tasks.json",
     "/master/roles",
 }
 # Endpoints a standby answers with a 307 to the leader
@@ -61,9 +63,28 @@ BUILD_INFO = {
 }
 
 
+# /master/tasks answers at most this many tasks unless `limit` says otherwise (src/master/constants.hpp).
+TASK_LIMIT = 100
+
+
 def resources_json(res: dict) -> dict:
     # model(Resources): scalars as numbers, ranges as "[a-b]" strings (src/common/http.cpp).
     return dict(res)
+
+
+def attributes_json(attributes: dict) -> dict:
+    # json(JSON::ObjectWriter*, const Attributes&) in src/common/http.cpp: name -> value, a TEXT
+    # attribute as its string, a SCALAR one as its number, in the agent's order.
+    return dict(attributes)
+
+
+def _numify(value: str | None) -> int | None:
+    """stout's numify<int> (boost::lexical_cast) of a query parameter: None when it is absent or
+    not an int, and the caller then takes its default."""
+    if value is None or not re.fullmatch(r"[+-]?[0-9]+", value):
+        return None
+    number = int(value)
+    return number if -(2**31) <= number < 2**31 else None
 
 
 class MasterApp:
@@ -134,7 +155,7 @@ class MasterApp:
             denied = self.authenticate(request, READWRITE_REALM, bool(self.cluster.credentials))
             if denied is not None:
                 return denied
-        if path == "/master/state.json" and self.is_111:
+        if path in ("/master/state.json", "/master/tasks.json") and self.is_111:
             return self.not_found()  # 1.11 dropped the .json aliases
         if path in REDIRECTED and not self.elected():
             return self.redirect(request)
@@ -146,6 +167,8 @@ class MasterApp:
             return json_response(self.slaves_json())
         if path == "/master/frameworks":
             return json_response(self.frameworks_json())
+        if path == "/master/tasks" or (path == "/master/tasks.json" and not self.is_111):
+            return json_response(self.tasks_json(request.query))
         if path == "/master/flags":
             return json_response({"flags": self.flags()})
         if path in ("/master/maintenance/schedule", "/master/maintenance/status") and request.method == "GET":
@@ -254,7 +277,7 @@ class MasterApp:
             offered_resources={"cpus": 0.0, "gpus": 0.0, "mem": 0.0, "disk": 0.0},
             reserved_resources={},
             unreserved_resources=resources_json(agent.resources),
-            attributes={},
+            attributes=attributes_json(agent.attributes),
             active=agent.active,
             version=self.state.version,
         )
@@ -269,17 +292,26 @@ class MasterApp:
         return doc
 
     def task_json(self, task: Task) -> dict:
-        # model(const Task&) in src/common/http.cpp.
-        return {
-            "executor_id": "",
-            "framework_id": task.framework_id,
+        # json(JSON::ObjectWriter*, const Task&) in src/common/http.cpp, the writer /master/state,
+        # /master/frameworks and /master/tasks use (model(const Task&) has the same fields).
+        # `labels` only when the task has some: the Label protobufs, `value` only when set.
+        # 1.11 adds the role its resources are allocated to.
+        doc = {
             "id": task.id,
             "name": task.name,
-            "resources": resources_json(task.resources),
+            "framework_id": task.framework_id,
+            "executor_id": "",
             "slave_id": task.agent_id,
             "state": task.state,
-            "statuses": [{"state": task.state, "timestamp": task.started}],
+            "resources": resources_json(task.resources),
+            # json(JSON::ObjectWriter*, const TaskStatus&): every update the master saw.
+            "statuses": [{"state": state, "timestamp": timestamp} for state, timestamp in task.statuses],
         }
+        if self.is_111:
+            doc["role"] = "*"
+        if task.labels:
+            doc["labels"] = operator_api.labels_json(task.labels)
+        return writers.ordered(doc, writers.TASK_111 if self.is_111 else writers.TASK_101)
 
     def framework_tasks(self, framework: Framework):
         active, completed = [], []
@@ -415,7 +447,7 @@ class MasterApp:
 
     def recovered_json(self) -> list:
         return [
-            {"id": a.id, "hostname": a.hostname, "port": a.port, "attributes": {}}
+            {"id": a.id, "hostname": a.hostname, "port": a.port, "attributes": attributes_json(a.attributes)}
             for a in self.state.recovered.values()
         ]
 
@@ -445,6 +477,26 @@ class MasterApp:
                 "completed_frameworks": [],
                 "unregistered_frameworks": [],
             }
+
+    def tasks_json(self, query: dict) -> dict:
+        """/master/tasks (Master::Http::tasks in 1.0.1 src/master/http.cpp, ReadOnlyHandler::tasks
+        in 1.11 src/master/readonly_handler.cpp): every framework's active and completed tasks,
+        sorted by their first status' timestamp, newest first (`order=asc`: oldest first), then
+        `offset` and `limit` (default TASK_LIMIT) applied as the size_t arithmetic there does.
+        1.11 also selects by `framework_id` and `task_id`."""
+        with self.state.lock:
+            tasks = []
+            for framework in self.state.frameworks.values():
+                if self.is_111 and query.get("framework_id", framework.id) != framework.id:
+                    continue
+                active, completed = self.framework_tasks(framework)
+                tasks += [t for t in active + completed if not self.is_111 or query.get("task_id", t.id) == t.id]
+            tasks.sort(key=lambda t: t.statuses[0][1], reverse=query.get("order") != "asc")
+            limit, offset = _numify(query.get("limit")), _numify(query.get("offset"))
+            limit = (TASK_LIMIT if limit is None else limit) % 2**64
+            offset = (offset or 0) % 2**64
+            end = min((offset + limit) % 2**64, len(tasks))
+            return {"tasks": [self.task_json(t) for t in tasks[offset:end]]}
 
     def metrics(self) -> dict:
         with self.state.lock:

@@ -1,14 +1,20 @@
 """The v1 operator API: `POST /master/api/v1` with a JSON `Call`, as Mesos answers it.
 
-Source: apache/mesos src/master/http.cpp (`Master::Http::api`, `getAgents`, `deactivateAgent`,
-`drainAgent`, `reactivateAgent`), src/master/validation.cpp, src/common/protobuf_utils.cpp
-(`createAgentResponse`), stout's JSON -> protobuf conversion; the texts and shapes were checked
-against a real 1.11.0 master (tests/contract). MasterApp.route authenticates the request in the
-read-write realm and redirects a standby's before this module sees it.
+Source: apache/mesos src/master/http.cpp (`Master::Http::api`, `getAgents`, `getTasks`,
+`deactivateAgent`, `drainAgent`, `reactivateAgent`), src/master/readonly_handler.cpp (1.11's
+`jsonifyGetTasks`), src/master/validation.cpp, src/common/protobuf_utils.cpp
+(`createAgentResponse`), stout's JSON <-> protobuf conversion; the texts and shapes were checked
+against a real 1.11.0 master (tests/contract; GET_TASKS by hand, as a contract peer runs no
+tasks). MasterApp.route authenticates the request in the read-write realm and redirects a
+standby's before this module sees it.
 
-Simulated calls: GET_AGENTS (1.0.1 and 1.11), DEACTIVATE_AGENT, REACTIVATE_AGENT and DRAIN_AGENT
-(1.9+, so only with version 1.11; 1.0.1 does not know these names). Other calls Mesos knows are
-answered 501 with a text saying the simulator does not simulate them.
+Simulated calls: GET_AGENTS and GET_TASKS (1.0.1 and 1.11), DEACTIVATE_AGENT, REACTIVATE_AGENT and
+DRAIN_AGENT (1.9+, so only with version 1.11; 1.0.1 does not know these names). Other calls Mesos
+knows are answered 501 with a text saying the simulator does not simulate them.
+
+Protobuf messages are written as stout writes them: fields in their .proto declaration order,
+repeated fields only when not empty. 1.0.1 builds a JSON::Object (a std::map) of the whole
+response (src/common/http.cpp `serialize`), so its keys come out sorted.
 """
 
 from __future__ import annotations
@@ -93,7 +99,9 @@ def handle(master, request: Request) -> Response:
         return text_response(501, "501 Not Implemented." if is_111 else "")
     with master.state.lock:
         if call_type == "GET_AGENTS":
-            return json_response({"type": "GET_AGENTS", "get_agents": get_agents(master)})
+            return json_response({"type": "GET_AGENTS", "get_agents": get_agents(master)}, sort_keys=not is_111)
+        if call_type == "GET_TASKS":
+            return json_response({"type": "GET_TASKS", "get_tasks": get_tasks(master)}, sort_keys=not is_111)
         if field is None:
             return text_response(501, f"mesos-sim does not simulate the {call_type} call")
         agent_id = call[field]["agent_id"]["value"]
@@ -247,6 +255,36 @@ def v1_resources(resources: dict, role: str | None = None, allocated: bool = Fal
     return out
 
 
+def v1_attributes(attributes: dict) -> list:
+    """Attribute protobufs (name, type, then the value of that type) of a name -> value dict:
+    a string is TEXT, a number SCALAR."""
+    out = []
+    for name, value in attributes.items():
+        if isinstance(value, str):
+            out.append({"name": name, "type": "TEXT", "text": {"value": value}})
+        else:
+            out.append({"name": name, "type": "SCALAR", "scalar": {"value": float(value)}})
+    return out
+
+
+def labels_json(labels: dict) -> list:
+    """Label protobufs (`key`, required; `value` only when set), as both the v1 API (inside a
+    Labels message) and the master's own JSON (json(JSON::ArrayWriter*, const Labels&) in
+    src/common/http.cpp, the bare array) write them."""
+    return [{"key": key} if value is None else {"key": key, "value": value} for key, value in labels.items()]
+
+
+def _agent_info(agent) -> dict:
+    """mesos::v1::AgentInfo as the master keeps it (`attributes` only when the agent has some)."""
+    resources = {k: agent.resources[k] for k in ("cpus", "mem", "disk", "gpus", "ports") if k in agent.resources}
+    info = {"hostname": agent.hostname, "port": agent.port, "resources": v1_resources(resources)}
+    if agent.attributes:
+        info["attributes"] = v1_attributes(agent.attributes)
+    info["id"] = {"value": agent.id}
+    info["checkpoint"] = True
+    return info
+
+
 def _nanoseconds(seconds: float) -> dict:
     return {"nanoseconds": int(seconds * 1_000_000_000)}
 
@@ -255,16 +293,7 @@ def agent_v1(master, agent) -> dict:
     """mesos::v1::master::Response::GetAgents::Agent (protobuf_utils.cpp createAgentResponse)."""
     is_111 = master.is_111
     resources = {k: agent.resources[k] for k in ("cpus", "mem", "disk", "gpus", "ports") if k in agent.resources}
-    doc = {
-        "agent_info": {
-            "hostname": agent.hostname,
-            "port": agent.port,
-            "resources": v1_resources(resources),
-            "id": {"value": agent.id},
-            "checkpoint": True,
-        },
-        "active": agent.active,
-    }
+    doc = {"agent_info": _agent_info(agent), "active": agent.active}
     if is_111:
         doc["deactivated"] = agent.deactivated
     doc["version"] = master.state.version
@@ -289,14 +318,53 @@ def get_agents(master) -> dict:
     state = master.state
     doc = {"agents": [agent_v1(master, a) for a in state.agents.values()]}
     if master.is_111:
-        doc["recovered_agents"] = [
-            {
-                "hostname": a.hostname,
-                "port": a.port,
-                "resources": v1_resources(a.resources),
-                "id": {"value": a.id},
-                "checkpoint": True,
-            }
-            for a in state.recovered.values()
-        ]
+        doc["recovered_agents"] = [_agent_info(a) for a in state.recovered.values()]
+    return doc
+
+
+# --- GET_TASKS -----------------------------------------------------------------------------
+def task_v1(master, task) -> dict:
+    """mesos::v1::Task as the master keeps it: what the scheduler launched, the latest state and
+    every status update (of a TaskStatus only task_id, state, agent_id and timestamp: a real
+    executor's also carry source, executor_id, uuid, container_status); `labels` is a Labels
+    message, so `{"labels": [...]}`, only when the task has some. Checked against a real 1.11.0
+    master."""
+    doc = {
+        "name": task.name,
+        "task_id": {"value": task.id},
+        "framework_id": {"value": task.framework_id},
+        "agent_id": {"value": task.agent_id},
+        "state": task.state,
+        # 1.11 keeps a task's resources without the deprecated `role` (measured on a real 1.11.0
+        # master, while GET_AGENTS' allocated_resources do carry it); 1.0.1 writes its default "*".
+        "resources": v1_resources(task.resources, role=None if master.is_111 else "*", allocated=master.is_111),
+        "statuses": [
+            {"task_id": {"value": task.id}, "state": state, "agent_id": {"value": task.agent_id}, "timestamp": at}
+            for state, at in task.statuses
+        ],
+        # The state of the latest update the master got (master.cpp, updateTask).
+        "status_update_state": task.state,
+    }
+    if task.labels:
+        doc["labels"] = {"labels": labels_json(task.labels)}
+    return doc
+
+
+def get_tasks(master) -> dict:
+    """Response.GetTasks: every framework's active, then completed tasks (1.0.1 _getTasks in
+    src/master/http.cpp writes the message through JSON::protobuf, so an empty list is left out;
+    1.11 jsonifyGetTasks in src/master/readonly_handler.cpp writes tasks, unreachable_tasks and
+    completed_tasks, empty or not)."""
+    active, completed = [], []
+    for framework in master.state.frameworks.values():
+        running, done = master.framework_tasks(framework)
+        active += [task_v1(master, t) for t in running]
+        completed += [task_v1(master, t) for t in done]
+    if master.is_111:
+        return {"tasks": active, "unreachable_tasks": [], "completed_tasks": completed}
+    doc = {}
+    if active:
+        doc["tasks"] = active
+    if completed:
+        doc["completed_tasks"] = completed
     return doc

@@ -8,6 +8,7 @@ does. Names follow Mesos (agent = "slave" on the wire, as Mesos 1.x still writes
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 import time
 import uuid
@@ -47,6 +48,11 @@ class Task:
     started: float
     duration: float | None
     resources: dict = field(default_factory=lambda: dict(TASK_RESOURCES))
+    # TaskInfo.labels as key -> value (a value of None is a Label without one); empty: no labels.
+    labels: dict = field(default_factory=dict)
+    app: str | None = None  # the id of the App it is an instance of, if any
+    # Task.statuses: every status update the master saw, oldest first, as (state, timestamp).
+    statuses: list = field(default_factory=list)
 
 
 @dataclass
@@ -64,6 +70,8 @@ class Agent:
     deactivated: bool = False
     drain_info: dict | None = None
     drain_start: float | None = None
+    # SlaveInfo.attributes (the agent's --attributes): name -> str (TEXT) or float (SCALAR).
+    attributes: dict = field(default_factory=dict)
 
     @property
     def pid(self) -> str:
@@ -90,10 +98,56 @@ class Framework:
     id: str
     name: str
     registered_time: float
-    target_tasks: int = 0  # how many tasks its scheduler keeps running
+    target_tasks: int = 0  # how many plain tasks (task-N) its scheduler keeps running
     task_duration: float | None = None
-    running: int = 0
+    running: int = 0  # its active plain tasks, what target_tasks is measured against (apps keep their own count)
     completed: int = 0
+
+
+# A Marathon app id path segment (Marathon's PathId validation: lower-case DNS labels joined by dots).
+_APP_SEGMENT = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+
+
+def app_path(name: str) -> list[str]:
+    """The segments of a Marathon app id: "web", "/web" and "/web/" are all the app "/web"."""
+    segments = [s for s in name.strip().split("/") if s]
+    if not segments or not all(_APP_SEGMENT.match(s) for s in segments):
+        raise ValueError(f"invalid app id {name!r}: path segments of lower-case letters, digits, '-' and '.'")
+    return segments
+
+
+def app_id(name: str) -> str:
+    """The absolute app id Marathon keeps: "web" -> "/web"."""
+    return "/" + "/".join(app_path(name))
+
+
+@dataclass
+class App:
+    """A service run as Marathon runs an app: `instances` tasks that its framework keeps active.
+
+    Naming follows Marathon 1.x (mesosphere/marathon): the Mesos task name is the app id as a
+    hostname (PathId.toHostname: segments reversed, joined by "."; "/web" -> "web") and the task id
+    is `<PathId.safePath>.<time-based UUID>` (segments joined by "_"; TaskIdUtil / Task.Id). The
+    app's labels become every task's TaskInfo.labels (TaskBuilder: set only when there are some).
+    An instance that ends is put back in the launch queue and started again once `relaunch_delay`
+    has passed (Marathon's backoffSeconds) on an agent that is offered: `queue` holds, per missing
+    instance, when it may start and the agent it ended on (None for a first launch).
+    """
+
+    id: str  # absolute, e.g. "/prod/web"
+    framework_id: str
+    instances: int
+    labels: dict
+    relaunch_delay: float | None  # None: the cluster's default
+    unique_hosts: bool  # the constraint ["hostname", "UNIQUE"]
+    queue: list = field(default_factory=list)  # (not before, agent id to avoid or None)
+
+    @property
+    def task_name(self) -> str:
+        return ".".join(reversed(app_path(self.id)))
+
+    def new_task_id(self) -> str:
+        return "_".join(app_path(self.id)) + "." + str(uuid.uuid1())
 
 
 @dataclass
@@ -164,6 +218,29 @@ class Allocator:
         return [{"agentId": aid, "hostname": self.agents[aid]} for aid in self.deactivated]
 
 
+def agent_attributes(attributes: dict | None) -> dict:
+    """SlaveInfo attributes from name -> value: a string is a TEXT attribute, a number a SCALAR
+    one, kept as a double as Mesos does ("cores:8" is 8.0). Ranges and sets are not simulated."""
+    out = {}
+    for name, value in (attributes or {}).items():
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"attribute names are non-empty strings, not {name!r}")
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValueError(f"attribute {name}: a string (TEXT) or a number (SCALAR), not {value!r}")
+        out[name] = value if isinstance(value, str) else float(value)
+    return out
+
+
+def task_labels(labels: dict | None) -> dict:
+    """Labels from key -> value; a value of None is a Label with only its (required) key."""
+    out = {}
+    for key, value in (labels or {}).items():
+        if not isinstance(key, str) or not (value is None or isinstance(value, str)):
+            raise ValueError(f"labels are string keys with string values (or None), not {key!r}: {value!r}")
+        out[key] = value
+    return out
+
+
 class ClusterState:
     """What the masters share: the replicated registry (agents, frameworks) and the election."""
 
@@ -176,6 +253,7 @@ class ClusterState:
         task_duration: float | None,
         election_delay: float,
         hostname: str = "localhost",
+        relaunch_delay: float = 0.0,
     ):
         self.lock = threading.RLock()
         self.build = build
@@ -193,6 +271,10 @@ class ClusterState:
         self.recovered: dict[str, Agent] = {}  # in the registry, not (yet) re-registered
         self.removed: dict[str, Agent] = {}
         self.frameworks: dict[str, Framework] = {}
+        self.apps: dict[str, App] = {}  # by app id
+        # Seconds before an app's ended instance is started again, unless the app sets its own
+        # (0: on the next scheduler tick).
+        self.relaunch_delay = relaunch_delay
         self._agent_seq = itertools.count(0)
         self._task_seq = itertools.count(1)
         self._agent_port = itertools.count(5051)
@@ -205,7 +287,7 @@ class ClusterState:
         # Agent ids are "<master id>-S<n>" (master.cpp, Master::newSlaveId).
         return f"{self._agent_id_prefix}-S{next(self._agent_seq)}"
 
-    def add_agent(self, hostname: str | None = None) -> Agent:
+    def add_agent(self, hostname: str | None = None, attributes: dict | None = None) -> Agent:
         with self.lock:
             n = len(self.agents) + len(self.removed) + len(self.recovered) + 1
             agent = Agent(
@@ -213,6 +295,7 @@ class ClusterState:
                 hostname=hostname or f"agent-{n}.example.com",
                 port=next(self._agent_port),
                 registered_time=time.time(),
+                attributes=agent_attributes(attributes),
             )
             self.agents[agent.id] = agent
             if self.leader is not None:
@@ -222,6 +305,12 @@ class ClusterState:
     def _allocator_register(self, agent: Agent):
         self.allocator.add(agent.id, agent.hostname, active=agent.active)
         self._reapply_persisted()
+
+    def set_attributes(self, agent_id: str, attributes: dict | None):
+        """Give an agent these attributes (a test's set-up: a real agent only gets them from its
+        --attributes flag when it registers)."""
+        with self.lock:
+            self.find_agent(agent_id).attributes = agent_attributes(attributes)
 
     def find_agent(self, agent_id: str) -> Agent:
         agent = self.agents.get(agent_id) or self.recovered.get(agent_id)
@@ -276,6 +365,7 @@ class ClusterState:
                 hostname=old.hostname,
                 port=old.port,
                 registered_time=time.time(),
+                attributes=dict(old.attributes),  # same host, same --attributes
             )
             self.agents[agent.id] = agent
             if self.leader is not None:
@@ -287,31 +377,54 @@ class ClusterState:
         agent.counts[task.state] -= 1
         was_active = task.state in ACTIVE_TASK_STATES
         task.state = state
+        task.statuses.append((state, time.time()))
         agent.counts[state] += 1
         if was_active and state in TERMINAL_TASK_STATES:
             self.timed_tasks.pop(task.id, None)
+            app = self.apps.get(task.app) if task.app else None
+            if app is not None:
+                self._queue_relaunch(app, agent)
+                return
             framework = self.frameworks.get(task.framework_id)
             if framework is not None:
                 framework.running -= 1
                 framework.completed += 1
 
-    def launch_task(self, agent: Agent, framework: Framework, duration: float | None) -> Task:
-        n = next(self._task_seq)
+    def launch_task(self, agent: Agent, framework: Framework, duration: float | None, app: App | None = None) -> Task:
+        """Start a task on the agent: a plain one (task-N), or an instance of `app`."""
+        if app is None:
+            n = next(self._task_seq)
+            task_id, name, labels = f"{framework.name}.task-{n}", f"task-{n}", {}
+        else:
+            task_id, name, labels = app.new_task_id(), app.task_name, dict(app.labels)
+        now = time.time()
         task = Task(
-            id=f"{framework.name}.task-{n}",
-            name=f"task-{n}",
+            id=task_id,
+            name=name,
             framework_id=framework.id,
             agent_id=agent.id,
             state="TASK_RUNNING",
-            started=time.time(),
+            started=now,
             duration=duration,
+            labels=labels,
+            app=None if app is None else app.id,
+            statuses=[("TASK_RUNNING", now)],
         )
         agent.tasks[task.id] = task
         agent.counts["TASK_RUNNING"] += 1
-        framework.running += 1
+        if app is None:
+            framework.running += 1
         if duration is not None:
             self.timed_tasks[task.id] = (agent, task)
         return task
+
+    def framework_named(self, name: str) -> Framework:
+        """The registered framework of that name; a new one if there is none."""
+        with self.lock:
+            for framework in self.frameworks.values():
+                if framework.name == name:
+                    return framework
+            return self.add_framework(name)
 
     def add_framework(self, name: str, target_tasks: int = 0, task_duration: float | None = None) -> Framework:
         with self.lock:
@@ -324,6 +437,98 @@ class ClusterState:
             )
             self.frameworks[framework.id] = framework
             return framework
+
+    # --- apps -----------------------------------------------------------------------------
+    def add_app(
+        self,
+        name: str,
+        instances: int,
+        labels: dict | None = None,
+        framework: str | None = None,
+        relaunch_delay: float | None = None,
+        unique_hosts: bool = False,
+        agents: list[str] | None = None,
+    ) -> list[Task]:
+        """Deploy an app on framework `framework` (by name; default the "marathon" one, a new
+        framework if none has that name) and start its instances: instance i on
+        agents[i % len(agents)] when `agents` is given (an exact placement for a test), else each
+        where _app_agent() puts it. An instance that ends starts again on another offered agent
+        after `relaunch_delay` seconds (default: the cluster's); `unique_hosts`: never two
+        instances on one agent (hostname:UNIQUE). Instances that find no agent wait in the launch
+        queue. Returns the tasks started."""
+        with self.lock:
+            absolute = app_id(name)
+            if absolute in self.apps:
+                raise ValueError(f"app {absolute} already exists")
+            if isinstance(instances, bool) or not isinstance(instances, int) or instances < 0:
+                raise ValueError(f"instances must be a whole number >= 0, not {instances!r}")
+            if relaunch_delay is not None and relaunch_delay < 0:
+                raise ValueError(f"relaunch_delay must be >= 0, not {relaunch_delay!r}")
+            placement = None
+            if agents is not None:
+                if not agents:
+                    raise ValueError("agents: give at least one agent id, or leave it out")
+                placement = [self.find_agent(agents[i % len(agents)]) for i in range(instances)]
+                if unique_hosts and len({a.id for a in placement}) < instances:
+                    raise ValueError("unique_hosts: the placement puts two instances on one agent")
+            owner = self.framework_named(framework or "marathon")
+            app = App(absolute, owner.id, instances, task_labels(labels), relaunch_delay, bool(unique_hosts))
+            self.apps[absolute] = app
+            started = []
+            for i in range(instances):
+                agent = placement[i] if placement is not None else self._app_agent(app)
+                if agent is None:
+                    app.queue.append((time.time(), None))
+                else:
+                    started.append(self.launch_task(agent, owner, None, app))
+            return started
+
+    def app_of(self, name: str) -> App:
+        app = self.apps.get(app_id(name))
+        if app is None:
+            raise KeyError(f"unknown app {name!r}")
+        return app
+
+    def _queue_relaunch(self, app: App, ended_on: Agent):
+        """An instance ended (killed, finished, failed, lost): Marathon puts a replacement in its
+        launch queue, held back by the app's backoff (here `relaunch_delay`)."""
+        delay = app.relaunch_delay if app.relaunch_delay is not None else self.relaunch_delay
+        app.queue.append((time.time() + delay, ended_on.id))
+
+    @staticmethod
+    def _has_room(agent: Agent) -> bool:
+        return agent.used()["cpus"] + TASK_RESOURCES["cpus"] <= agent.resources["cpus"]
+
+    @staticmethod
+    def _instances_on(agent: Agent, app: App) -> int:
+        return sum(1 for t in agent.active_tasks() if t.app == app.id)
+
+    def _app_agent(self, app: App, avoid: str | None = None) -> Agent | None:
+        """The agent whose offer the app's next instance takes: one that is offered (offerable():
+        connected, not filtered, not deactivated), has room and, with unique_hosts, runs none of the
+        app's instances yet. An agent other than `avoid` (where the instance ended) is preferred;
+        that one is taken again only when no other fits. Among the rest: the fewest instances of
+        this app, then the fewest tasks, so that an app spreads over the cluster."""
+        fits = [
+            a
+            for a in self.agents.values()
+            if self.offerable(a) and self._has_room(a) and not (app.unique_hosts and self._instances_on(a, app))
+        ]
+        others = [a for a in fits if a.id != avoid]
+        return min(others or fits, key=lambda a: (self._instances_on(a, app), len(a.active_tasks())), default=None)
+
+    def _relaunch_apps(self, now: float):
+        """Start the queued instances whose delay is over, each on the agent _app_agent() picks;
+        the ones no agent can take yet wait for a later round."""
+        for app in self.apps.values():
+            waiting = []
+            for not_before, avoid in app.queue:
+                agent = self._app_agent(app, avoid) if not_before <= now else None
+                if agent is None:
+                    waiting.append((not_before, avoid))
+                else:
+                    self.launch_task(agent, self.frameworks[app.framework_id], None, app)
+            app.queue = waiting
 
     def finish_tasks(self, agent_id: str, state: str = "TASK_FINISHED") -> int:
         with self.lock:
@@ -339,7 +544,8 @@ class ClusterState:
 
     def schedule(self, now: float):
         """One round of the allocator and the frameworks' schedulers: finish tasks whose time is
-        up, then start tasks on offerable agents with room, so that draining really happens."""
+        up, then start tasks on offerable agents with room, so that draining really happens:
+        the plain tasks up to each framework's target_tasks, then the apps' queued instances."""
         with self.lock:
             draining.advance(self)
             for agent, task in list(self.timed_tasks.values()):
@@ -357,10 +563,11 @@ class ClusterState:
                 for agent in candidates:
                     if missing <= 0:
                         break
-                    if agent.used()["cpus"] + TASK_RESOURCES["cpus"] > agent.resources["cpus"]:
+                    if not self._has_room(agent):
                         continue
                     self.launch_task(agent, framework, framework.task_duration)
                     missing -= 1
+            self._relaunch_apps(now)
 
     def prune_terminal(self, keep: int = 20):
         """Forget old terminal tasks (Mesos keeps a bounded history of completed tasks)."""

@@ -46,6 +46,12 @@ FRAMEWORK_111 = (
     "role roles reregistered_time tasks unreachable_tasks completed_tasks offers executors "
     "offer_constraints labels"
 ).split()
+# json(JSON::ObjectWriter*, const Task&) in src/common/http.cpp (1.11 adds limits and role).
+TASK_101 = "id name framework_id executor_id slave_id state resources statuses user labels discovery container".split()
+TASK_111 = (
+    "id name framework_id executor_id slave_id state resources limits role statuses user labels discovery "
+    "container health_check"
+).split()
 # The task counters of /master/state-summary's agents and frameworks; 1.11 adds TASK_UNREACHABLE.
 TASK_COUNTS_101 = (
     "TASK_STAGING TASK_STARTING TASK_RUNNING TASK_KILLING TASK_FINISHED TASK_KILLED TASK_FAILED TASK_LOST TASK_ERROR"
