@@ -93,6 +93,19 @@ def test_check_mode_prints_the_plan_and_changes_nothing(site):
     assert not site.memory_file.exists() or site.ledger()["runs"] == {}
 
 
+def test_one_rack_at_a_time_in_check_mode(site):
+    # Agents 1 and 3 in rack r1, 2 and 4 in r2: in order, batches of 2 would mix the racks.
+    for number in range(1, 5):
+        site.cluster.set_attributes(ids(site, number)[0], {"rack": "r%d" % (2 - number % 2)})
+    site.cluster.add_app("web", 2, agents=ids(site, 1, 2))
+    variables = budget_run(mesos_maintenance_batching="serial", mesos_maintenance_group_by_attribute="rack")
+    run = site.run("rolling_maintenance", variables, inventory=budget_inventory(site), check=True)
+    assert run.rc == 0, run.output
+    assert "batch 1 (rack=r1): agent-1.example.com, agent-3.example.com -- marathon/web 1" in run.stdout, run.stdout
+    assert "batch 2 (rack=r2): agent-2.example.com, agent-4.example.com -- marathon/web 1" in run.stdout, run.stdout
+    assert site.changes() == []
+
+
 def test_rolling_maintenance_keeps_every_app_within_its_budget_and_waits_for_recovery(site):
     # Planned: [1, 2] then [3, 4]. Each drained instance starts again (on agent 5 or 6) only 6 s later: without the
     # wait for recovery between batches, batch 2 would take the last running instance of web and of api.
