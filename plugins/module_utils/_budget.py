@@ -201,9 +201,10 @@ class Budget(object):
                 'move them first.' % (shown, describe_budget(self.parsed)))
 
 
-def out_of_service(placement, filtered_ids):
-    """The agents whose tasks a service cannot count on: filtered, deactivated, draining or disconnected."""
-    return set(filtered_ids) | placement.inactive
+def out_of_service(placement, snapshot):
+    """The agents whose tasks a service cannot count on: filtered, deactivated, draining or disconnected, by the
+    backend's read (``snapshot``, a _backends.Snapshot) and by ``/master/state``."""
+    return snapshot.filtered_ids | set(snapshot.agents.inactive_ids()) | placement.inactive
 
 
 def plan_batches(hostnames, budget, out_ids, size, attribute=None):

@@ -248,7 +248,7 @@ class Drain(Step):
         (at least one, or nothing). The batch record gets the running tasks of the groups it touches, for the
         recovery check before the next batch."""
         budget = Budget(parsed, read_placement(self.client, self.params['group_by']))
-        out = out_of_service(budget.placement, snapshot.filtered_ids) | set(snapshot.agents.inactive_ids())
+        out = out_of_service(budget.placement, snapshot)
         batch = state.batch(self.run, []) if self.params['record_batch'] else None
         if batch is None:
             taken, self.deferred = (mine, []) if not budget.excess(out, budget.placement.ids_of(mine)) else ([], mine)

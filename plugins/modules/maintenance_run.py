@@ -325,7 +325,7 @@ def plan_batches_of(step, todo, size, snapshot):
     inventory_of = dict(zip(agents, params['hostname']))
     placement = read_placement(step.client, params['group_by'])
     rules = Budget(budget if params['batching'] == 'budget' else None, placement)
-    out = out_of_service(placement, snapshot.filtered_ids) | set(snapshot.agents.inactive_ids())
+    out = out_of_service(placement, snapshot)
     planned, blocked = plan_batches([agent_of[h] for h in todo], rules, out, size, attribute)
     if blocked:
         raise InputError(blocked_error(blocked, rules))

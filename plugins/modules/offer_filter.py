@@ -522,7 +522,7 @@ class OfferFilterManager(object):
     def check_budget(self, plan, snapshot):
         """max_unavailable_per_group: refuse, before any change, a plan that takes a service over its budget."""
         budget = Budget(self.budget, read_placement(self.client, self.params['group_by']))
-        out = out_of_service(budget.placement, snapshot.filtered_ids) | set(snapshot.agents.inactive_ids())
+        out = out_of_service(budget.placement, snapshot)
         excess = budget.excess(out, plan.add)
         if excess:
             self.fail(budget.refusal(excess, out, plan.add, 'taking out %s' % ', '.join(
