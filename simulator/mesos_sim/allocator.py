@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 
+from . import stout_json
 from .http import HTML, Drop, Request, Response, json_response, text_response
 
 MODULE_NAME = "im_getty_mesos_OfferFilteringAllocator"
@@ -90,30 +91,16 @@ def _no_such_agent(agent_id: str, hostname: str) -> str:
 
 
 def parse_body(request: Request):
-    """The checks POST and PUT share: the exact Content-Type, then JSON::parse<JSON::Object>.
+    """The checks POST and PUT share: the exact Content-Type, then JSON::parse<JSON::Object> of the stout the
+    module was built with.
     Returns the object, or the error Response."""
     content_type = request.header("content-type")
     if content_type is not None and content_type != "application/json":
         return text_response(415, "expected: application/json")
     try:
-        return parse_json_object(request.body.decode("utf-8", errors="replace"))
+        return stout_json.parse_object(request.body.decode("utf-8", errors="replace"))
     except ValueError as exc:
         return text_response(400, str(exc))
-
-
-def parse_json_object(text: str) -> dict:
-    """stout's JSON::parse<JSON::Object> (picojson): its error texts, raised as ValueError."""
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        # picojson's message: the line of the failure and the rest of that line.
-        pos = getattr(exc, "pos", 0)
-        line = text.count("\n", 0, pos) + 1
-        rest = text[pos:].split("\n", 1)[0]
-        raise ValueError(f"syntax error at line {line} near: {rest}") from None
-    if not isinstance(value, dict):
-        raise ValueError("Unexpected JSON type parsed")
-    return value
 
 
 def add(master, request: Request) -> Response:

@@ -19,10 +19,9 @@ response (src/common/http.cpp `serialize`), so its keys come out sorted.
 
 from __future__ import annotations
 
-import json
 import re
 
-from . import draining
+from . import draining, stout_json
 from .http import JSON, Request, Response, json_response, text_response
 
 APPLICATION_PROTOBUF = "application/x-protobuf"
@@ -80,9 +79,9 @@ def handle(master, request: Request) -> Response:
         # Compared whole: `application/json; charset=utf-8` is refused too.
         return text_response(415, f"Expecting 'Content-Type' of {JSON} or {APPLICATION_PROTOBUF}")
     try:
-        body = json.loads(request.body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        return text_response(400, "Failed to parse body into JSON: " + _picojson_error(request.body, exc))
+        body = stout_json.parse(request.body.decode("utf-8", "replace"))
+    except ValueError as exc:
+        return text_response(400, f"Failed to parse body into JSON: {exc}")
     try:
         call = _parse_call(body, CALL_TYPES_111 if is_111 else CALL_TYPES_101, is_111)
     except _BadCall as exc:
@@ -134,24 +133,6 @@ def _accepts_json(accept: str | None) -> bool:
     return False
 
 
-def _picojson_error(raw: bytes, exc: Exception) -> str:
-    """picojson's text: the line and the rest of it from where parsing stopped. picojson stops
-    after the part of a literal (`null`, `true`, `false`) that matched; Python before it."""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    pos = getattr(exc, "pos", 0) or 0
-    # Only where a value was expected does picojson try a literal ("{not json" fails at the n).
-    literals = ("null", "true", "false") if str(exc).startswith("Expecting value") else ()
-    for literal in literals:
-        matched = 0
-        while matched < len(literal) and text[pos + matched : pos + matched + 1] == literal[matched]:
-            matched += 1
-        if matched:
-            pos += matched
-            break
-    line = text.count("\n", 0, pos) + 1
-    return f"syntax error at line {line} near: {text[pos:].split(chr(10), 1)[0]}"
-
-
 def _json_kind(value) -> str:
     if isinstance(value, bool):
         return "boolean"
@@ -175,11 +156,9 @@ def _scalar(value, kind: str, name: str):
     """A number or boolean field: stout also takes a string holding that JSON value."""
     if isinstance(value, str):
         try:
-            parsed = json.loads(value)
+            parsed = stout_json.parse(value)
         except ValueError as exc:
-            raise _BadCall(
-                f"Failed to parse '{value}' as a JSON {kind} for field '{name}': {_picojson_error(value, exc)}"
-            ) from None
+            raise _BadCall(f"Failed to parse '{value}' as a JSON {kind} for field '{name}': {exc}") from None
         if _json_kind(parsed) != kind:
             raise _BadCall(
                 f"Failed to parse '{value}' as a JSON {kind} for field '{name}': Unexpected JSON type parsed"

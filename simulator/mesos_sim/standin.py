@@ -44,7 +44,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from . import allocator
+from . import allocator, stout_json
 from .cluster import Cluster
 from .master import MasterApp
 from .state import MasterInfo
@@ -259,7 +259,7 @@ def parse_modules(text: str) -> dict:
                 text = handle.read()
         except OSError as exc:
             raise ValueError(f"Error reading file '{text}': {exc.strerror}") from None
-    doc = allocator.parse_json_object(text)
+    doc = stout_json.parse_object(text)
     _check_message(doc, {"libraries": "list"}, "Modules")
     for library in doc.get("libraries", []):
         _check_message(library, {"file": "str", "name": "str", "modules": "list"}, "Library")

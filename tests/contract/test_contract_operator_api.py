@@ -172,6 +172,11 @@ def test_drain_reports_its_grace_period_in_nanoseconds(peer, grace, reported):
             {"seconds": "soon"},
             "Failed to parse 'soon' as a JSON number for field 'seconds': syntax error at line 1 near: soon",
         ),
+        (
+            {"seconds": "5 x"},
+            "Failed to parse '5 x' as a JSON number for field 'seconds': Parsed JSON included non-whitespace "
+            "trailing characters: x",
+        ),
     ],
 )
 def test_drain_refuses_a_grace_period_that_is_no_duration(peer, grace, text):
@@ -262,6 +267,23 @@ AGENT = {"agent_id": {"value": "x"}}
             "",
             400,
             "Failed to parse body into JSON: syntax error at line 1 near: ",
+        ),
+        # stout refuses anything but whitespace after the value, naming it from the end of the value to the last
+        # visible character (MESOS-FACTS.md section 4).
+        (
+            "POST",
+            {"Content-Type": "application/json"},
+            '{"type": "GET_AGENTS"} {"type": "GET_TASKS"}\n',
+            400,
+            'Failed to parse body into JSON: Parsed JSON included non-whitespace trailing characters:  {"type": '
+            '"GET_TASKS"}',
+        ),
+        (
+            "POST",
+            {"Content-Type": "application/json"},
+            '{"type": "GET_AGENTS"}}',
+            400,
+            "Failed to parse body into JSON: Parsed JSON included non-whitespace trailing characters: }",
         ),
         (
             "POST",
