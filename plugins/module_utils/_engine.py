@@ -52,7 +52,12 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._filters import 
     parse_max_filtered,
     validate_names,
 )
-from ansible_collections.mesos.maintenance.plugins.module_utils._hold import HoldTracker, keep_errors, look_once
+from ansible_collections.mesos.maintenance.plugins.module_utils._hold import (
+    HoldTracker,
+    keep_errors,
+    look_once,
+    lost_filter_cause,
+)
 from ansible_collections.mesos.maintenance.plugins.module_utils._ledger import (
     FileStore,
     Ledger,
@@ -134,6 +139,8 @@ class Step(object):
         self.lines = []
         self.actions = []
         self.changed = False
+        # {hostname: why its filter was lost} for the filters this step put back.
+        self.lost = {}
         self._clock = clock
         self._sleep = sleep
 
@@ -155,14 +162,23 @@ class Step(object):
                     backend=self.backend.name if self.backend else None, requests=self.client.request_count,
                     run_id=self.run, ledger=self.ledger.description, actions=self.actions, lines=self.lines)
 
+    def lost_cause(self, record, snapshot, host):
+        """Why ``host``'s filter is gone, from its ledger record (an empty one when the ledger has none)."""
+        return lost_filter_cause(record or {}, snapshot.agents.ids_by_hostname.get(host) or [], self.client.leader,
+                                 self.backend.name)
+
     def refilter(self, snapshot, hostnames):
         """Filter again the ids of ``hostnames`` that lost their filter; returns how many."""
         count = 0
         filtered = snapshot.filtered_ids
+        records = None
         for host in hostnames:
             for agent_id in snapshot.agents.ids_by_hostname.get(host) or []:
                 if agent_id in filtered or not snapshot.agents.is_active(agent_id):
                     continue
+                if records is None:
+                    records = self.ledger.snapshot().agents  # read once, and only when a filter was lost
+                cause = self.lost_cause(records.get(host), snapshot, host)
                 try:
                     self.backend.filter(agent_id, host)
                 except MesosError as exc:
@@ -171,7 +187,9 @@ class Step(object):
                     continue  # gone since the read: the next read finds it by hostname
                 count += 1
                 self.changed = True
-                self.actions.append('filter for %s had disappeared and was put back' % describe_agent(agent_id, host))
+                self.lost[host] = cause
+                self.actions.append('filter for %s had disappeared (filter lost: %s) and was put back'
+                                    % (describe_agent(agent_id, host), cause))
         return count
 
 
@@ -221,6 +239,9 @@ class Drain(Step):
                 except MesosError as exc:
                     failure = exc
                     self.forget_unfiltered(state, snapshot, mine, outcomes, ids, added)
+                else:
+                    for host in mine:
+                        state.filtered_at(host, self.client.leader)
         self.changed = bool(plan.add)
         agents = []
         for host in hostnames:
@@ -425,7 +446,8 @@ class Restore(Step):
                 if host in away:
                     entry.update(outcome='not_restored', text='not restored: %s; it stays filtered' % away[host])
                 elif decision == 'unfilter':
-                    entry.update(self.unfilter(state, host, filtered, others if force else []))
+                    cause = self.lost_cause(state.agents.get(host), snapshot, host)
+                    entry.update(self.unfilter(state, host, filtered, others if force else [], cause))
                 elif decision == 'shared':
                     if not self.check_mode:
                         state.release(self.run, host)
@@ -440,8 +462,10 @@ class Restore(Step):
                 agents.append(entry)
         return agents
 
-    def unfilter(self, state, host, filtered, forced_owners):
+    def unfilter(self, state, host, filtered, forced_owners, lost_cause):
+        """Unfilter ``host``'s ``filtered`` ids and release it; ``lost_cause`` says why a filter found gone was lost."""
         done = []
+        gone = []
         notes = []
         for agent_id in filtered:
             if self.check_mode:
@@ -449,7 +473,7 @@ class Restore(Step):
                 continue
             outcome = self.backend.unfilter(agent_id, host)
             if outcome == ALREADY_BACK:
-                notes.append('its filter was already gone')
+                gone.append(agent_id)
                 continue
             if outcome == UNFILTERED_ANSWER_LOST:
                 notes.append(self.backend.answer_lost_note)
@@ -458,8 +482,13 @@ class Restore(Step):
             state.release(self.run, host, force=bool(self.params.get('force')))
         if done:
             self.changed = True
-        text = ('check mode: would be unfiltered' if self.check_mode else 'unfiltered') if done else \
-            'back in service (its filter was already gone: it re-registered or someone removed it)'
+            text = 'check mode: would be unfiltered' if self.check_mode else 'unfiltered'
+            if host in self.lost:
+                notes.append('filter lost: %s; put back while waiting' % self.lost[host])
+            if gone:
+                notes.append('the filter of %s was already gone (filter lost: %s)' % (', '.join(gone), lost_cause))
+        else:
+            text = 'back in service: its filter was already gone (filter lost: %s)' % lost_cause
         if forced_owners:
             text += ' (forced: it was also kept out by %s)' % ', '.join(o['run'] for o in forced_owners)
         if notes:
@@ -556,6 +585,8 @@ class HoldProcess(object):
         self.looks = 0
         self.orphaned = False
         self.started = time.monotonic()
+        # The leader of the last look, which left every registered held agent filtered there.
+        self.leader = None
 
     def report(self, ended=None):
         return dict(reasserted=self.reasserted[-MAX_REASSERTED_KEPT:], errors=self.errors, looks=self.looks,
@@ -566,6 +597,8 @@ class HoldProcess(object):
         with ledger.transaction() as state:
             alive = state.renew_hold(self.hold_id, status=status, report=self.report())
             owned = [host for host in self.hostnames if state.is_ours(self.run, host)]
+            for host in owned:
+                state.filtered_at(host, self.leader)
         return owned if alive and owned else None
 
     def watch_controller(self, ledger):
@@ -599,6 +632,7 @@ class HoldProcess(object):
                 backend = backend_for(client, dict(self.params, drain=False, drain_grace_period=None, mark_gone=False))
                 look_once(client, backend, tracker, False, self.reasserted, self.actions)
                 self.looks += 1
+                self.leader = client.leader
                 self.renew(ledger, status='holding')
             except (MesosError, LedgerError, InputError) as exc:
                 os.write(status_fd, ('failed %s\n' % getattr(exc, 'msg', str(exc))).encode('utf-8', 'replace'))
@@ -641,8 +675,10 @@ class HoldProcess(object):
                 client.get_leader()
                 look_once(client, backend, tracker, False, self.reasserted, self.actions, hostnames=owned)
                 self.looks += 1
+                self.leader = client.leader
             except MesosError as exc:
                 client.leader = None
+                self.leader = None
                 keep_errors(self.errors, exc.msg)
 
 

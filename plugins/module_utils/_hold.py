@@ -22,6 +22,13 @@ REASON_LEADER = 'leader changed'
 REASON_LOST = 'filter lost'
 REASON_UNFILTERED = 'not filtered when the hold started'
 
+# Why an agent that mesos.maintenance keeps out is not filtered, as the status and the restore say it.
+CAUSE_NEW_ID = 'back under a new id (was %s)'
+CAUSE_LEADER = 'leader changed: filtered at %s, the leader is now %s'
+CAUSE_REREGISTERED = 'it re-registered, or someone removed the filter'
+CAUSE_REACTIVATED = 'someone reactivated it'
+CAUSE_UNKNOWN = 'leader changed or re-registration'
+
 # Enough to show a flapping master without letting a long hold return an unbounded list.
 MAX_ERRORS_KEPT = 20
 
@@ -96,6 +103,24 @@ class HoldTracker(object):
                 'filtered': bool(ids) and all(agent_id in filtered_ids for agent_id in ids),
             })
         return result
+
+
+def lost_filter_cause(record, agent_ids, leader, backend):
+    """Why a hostname the ledger keeps out (``record``, its ledger entry) is not filtered now that its agent is
+    registered under ``agent_ids`` with the leader ``leader``. Mesos keeps a deactivation (``backend`` native)
+    through failovers and re-registrations; the allocator module loses a filter to both (build 0afdd8b), so the
+    leader that held the filter (recorded by the drain and the hold) tells the two apart."""
+    was = record.get('agent_id')
+    if was and agent_ids and was not in agent_ids:
+        return CAUSE_NEW_ID % was
+    if backend == 'native':
+        return CAUSE_REACTIVATED
+    filtered_at = record.get('leader')
+    if not filtered_at or not leader:
+        return CAUSE_UNKNOWN  # recorded before the ledger kept the leader
+    if filtered_at != leader:
+        return CAUSE_LEADER % (filtered_at, leader)
+    return CAUSE_REREGISTERED
 
 
 def keep_errors(errors, message):

@@ -163,6 +163,14 @@ class LedgerState(object):
         owners[run] = {'since': utc_text(self.now), 'since_ts': self.now, 'by': by or who(), 'reason': reason}
         return outcome
 
+    def filtered_at(self, hostname, leader):
+        """Record that the leader ``leader`` holds the filter of ``hostname``. The allocator module keeps filters in
+        the leader's memory (build 0afdd8b), so a status or a restore that finds one gone under another leader can
+        tell that the failover lost it."""
+        record = self.agents.get(hostname)
+        if record is not None and leader:
+            record['leader'] = leader
+
     def others(self, run, hostname):
         """The other owners of ``hostname``, oldest first: [{'run', 'by', 'since', 'age'}]."""
         result = []

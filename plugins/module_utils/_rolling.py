@@ -14,6 +14,7 @@ import math
 import re
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import InputError, max_filtered_limit
+from ansible_collections.mesos.maintenance.plugins.module_utils._hold import lost_filter_cause
 
 SERIAL_RE = re.compile(r'^\s*([1-9][0-9]*)\s*(%?)\s*$')
 STATUS_FORMAT = '%-32s %-44s %-9s %-10s %-6s %s'
@@ -115,6 +116,17 @@ def batch_line(batch):
     return line
 
 
+def lost_filters(cluster, ledger_state):
+    """{hostname: why} for the hostnames the ledger keeps out whose registered agent is not filtered."""
+    result = {}
+    for host in ledger_state.agents:
+        unfiltered = [a for a in cluster['agents'] if a.get('hostname') == host and a.get('filtered') is False]
+        if ledger_state.owners(host) and unfiltered:
+            ids = [a['agent_id'] for a in cluster['agents'] if a.get('hostname') == host]
+            result[host] = lost_filter_cause(ledger_state.agents[host], ids, cluster['leader'], cluster['backend'])
+    return result
+
+
 def status_lines(cluster, ledger_state):
     """The status table: the agents (filtered, connected, active tasks, who keeps them out), the leader, the
     backend, the holds. ``cluster`` is offer_filter_info's result, ``ledger_state`` a LedgerState."""
@@ -128,12 +140,15 @@ def status_lines(cluster, ledger_state):
                                (' (allocator module build %s)' % (cluster.get('build') or 'unknown'))
                                if cluster['backend'] == 'allocator' else ''),
              STATUS_FORMAT % ('HOSTNAME', 'AGENT ID', 'FILTERED', 'CONNECTED', 'TASKS', 'KEPT OUT BY')]
+    lost = lost_filters(cluster, ledger_state)
     seen = set()
     for agent in sorted(agents, key=lambda a: (a.get('hostname') or '', a['agent_id'])):
         host = agent.get('hostname')
         seen.add(host)
         if agent.get('drain_state'):
             state = agent['drain_state']
+        elif host in lost and agent.get('filtered') is False:
+            state = 'LOST'
         else:
             state = {True: 'yes', False: 'no'}.get(agent.get('filtered'), 'unknown')
         connected = 'yes' if agent.get('active') else ('?' if agent.get('deactivated') else 'NO')
@@ -146,9 +161,7 @@ def status_lines(cluster, ledger_state):
         live = ledger_state.hold_is_live(hold_id)
         lines.append('hold %s of run %s (%s): %s, %s' % (hold_id, hold['run'], ', '.join(hold['hostnames']),
                                                          hold.get('status'), 'lease live' if live else 'lease ran out'))
-    for host, names in sorted(owners.items()):
-        agent_filtered = [a for a in agents if a.get('hostname') == host and a.get('filtered') is False]
-        if agent_filtered:
-            lines.append('WARNING: %s is kept out by %s but not filtered (filter lost: leader changed or '
-                         're-registration); a hold or a drain puts it back' % (host, ', '.join(names)))
+    for host, cause in sorted(lost.items()):
+        lines.append('WARNING: %s is held by %s but not filtered (filter lost: %s). A hold or a drain puts it back.'
+                     % (host, ', '.join(owners[host]), cause))
     return lines

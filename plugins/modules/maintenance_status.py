@@ -13,7 +13,7 @@ description:
   - Reads the cluster once (as M(mesos.maintenance.offer_filter_info)) and the ledger, and returns both, with a
     status table in RV(lines) that the action plugin prints as plain text. It shows each agent, whether it is filtered and
     connected, its active tasks, and the runs that keep it out of service; the holds and their leases; and a
-    warning for an agent a run keeps out that is not filtered (its filter was lost).
+    warning for an agent a run keeps out that is not filtered (its filter was lost), saying why (see RV(lost_filters)).
 author:
   - mesos.maintenance maintainers (@mesos-maintenance)
 extends_documentation_fragment:
@@ -65,6 +65,16 @@ held:
   description: The hostnames mesos.maintenance keeps out of service, and their owners (run, by, since).
   returned: always
   type: dict
+lost_filters:
+  description:
+    - >-
+      The hostnames mesos.maintenance keeps out of service whose registered agent is not filtered, and why the filter
+      was lost, such as C(leader changed: filtered at http://m1:5050, the leader is now http://m2:5050) (the allocator
+      module keeps filters in the leader's memory on build C(0afdd8b)), C(it re-registered, or someone removed the
+      filter), or C(back under a new id (was <old id>)). A hold or a drain puts them back.
+  returned: always
+  type: dict
+  sample: {"agent-3.example.com": "leader changed: filtered at http://m1:5050, the leader is now http://m2:5050"}
 holds:
   description: The holds in the ledger, with C(live) telling whether their lease still runs.
   returned: always
@@ -95,7 +105,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._errors import M
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import InputError
 from ansible_collections.mesos.maintenance.plugins.module_utils._info import read_cluster
 from ansible_collections.mesos.maintenance.plugins.module_utils._ledger import LedgerError
-from ansible_collections.mesos.maintenance.plugins.module_utils._rolling import status_lines
+from ansible_collections.mesos.maintenance.plugins.module_utils._rolling import lost_filters, status_lines
 
 
 def main():
@@ -128,7 +138,8 @@ def main():
     held = dict((host, record.get('owners') or {}) for host, record in state.agents.items()
                 if not wanted or host in wanted)
     holds = dict((hold_id, dict(hold, live=state.hold_is_live(hold_id))) for hold_id, hold in state.holds.items())
-    cluster.update(held=held, holds=holds, runs=state.runs, lines=status_lines(cluster, state),
+    lost = dict((host, cause) for host, cause in lost_filters(cluster, state).items() if host in held)
+    cluster.update(held=held, holds=holds, runs=state.runs, lines=status_lines(cluster, state), lost_filters=lost,
                    requests=client.request_count, ledger=ledger.description)
     client.module.exit_json(**cluster)
 

@@ -518,6 +518,70 @@ def test_a_held_agent_that_lost_its_filter_is_filtered_again_by_a_second_drain(s
     assert site.owners(host) == [DEFAULT_RUN]
 
 
+def leader_as_the_client_names_it(cluster):
+    """The leader's URL as /master/redirect gives it (the simulated masters advertise the hostname localhost)."""
+    return f"http://localhost:{cluster.state.masters[cluster.leader_index].port}"
+
+
+@pytest.mark.parametrize("build", ["0afdd8b"])
+def test_a_filter_lost_to_a_failover_is_named_by_the_status_and_the_restore(site):
+    """Build 0afdd8b keeps filters in the leader's memory: after a failover the status flags the held agent as held
+    but not filtered because the leader changed, and the restore (check mode, then for real) names that cause
+    rather than a re-registration."""
+    host = site.hostnames()[0]
+    assert site.run(play(site, [entry("drain")], hosts=host)).rc == 0
+    old = leader_as_the_client_names_it(site.cluster)
+    assert site.ledger()["agents"][host]["leader"] == old
+    site.cluster.kill_leader()
+    site.cluster.wait_for_leader()
+    new = leader_as_the_client_names_it(site.cluster)
+    assert site.filtered_hostnames() == [] and site.held() == [host]
+    cause = f"leader changed: filtered at {old}, the leader is now {new}"
+
+    status = site.run(play(site, [entry("status")], hosts=host, name="status"))
+    assert status.rc == 0, status.output
+    result = status.last(STATUS)
+    assert result["lost_filters"] == {host: cause}, result
+    row = next(line for line in result["lines"] if line.startswith(host))
+    assert row.split()[2:4] == ["LOST", "yes"], result["lines"]
+    assert result["lines"][-1] == (
+        f"WARNING: {host} is held by {DEFAULT_RUN} but not filtered (filter lost: {cause}). A hold or a drain puts "
+        "it back."
+    )
+
+    restore = play(site, [entry("restore")], hosts=host, name="restore")
+    checked = site.run(restore, check=True)
+    assert checked.rc == 0, checked.output
+    (agent,) = checked.last(RESTORE)["agents"]
+    assert agent["text"] == f"back in service: its filter was already gone (filter lost: {cause})", agent
+
+    restored = site.run(restore)
+    assert restored.rc == 0, restored.output
+    result = restored.last(RESTORE)
+    (agent,) = result["agents"]
+    assert agent["text"] == f"unfiltered (filter lost: {cause}; put back while waiting)", agent
+    assert f"unfiltered (filter lost: {cause}; put back while waiting): {host}" in restored.stdout, restored.output
+    assert [a for a in result["actions"] if "re-register" in a] == [], result["actions"]
+    assert site.filtered_hostnames() == [] and site.held() == []
+
+
+@pytest.mark.parametrize("build", ["0afdd8b"])
+def test_the_hold_records_the_leader_that_holds_the_filter_again(site):
+    """A hold that filters again at a new leader records it, so that a later status or restore compares the leader
+    of that moment with the one holding the filter, not with the drain's."""
+    host = site.hostnames()[0]
+    assert site.run(play(site, [entry("drain"), entry("hold")], hosts=host)).rc == 0
+    assert site.ledger()["agents"][host]["leader"] == leader_as_the_client_names_it(site.cluster)
+    site.cluster.kill_leader()
+    site.cluster.wait_for_leader()
+    new = leader_as_the_client_names_it(site.cluster)
+    wait_until(lambda: site.ledger()["agents"][host].get("leader") == new, 20, what="the hold's leader recorded")
+    assert site.filtered_hostnames() == [host]
+    restore = site.run(play(site, [entry("restore")], hosts=host, name="restore"))
+    assert restore.rc == 0, restore.output
+    assert site.filtered_hostnames() == [] and site.held() == []
+
+
 @pytest.mark.parametrize("build", ["later"])
 def test_undo_on_failure_puts_back_what_the_failed_drain_took(site):
     """agent_maintenance_undo_on_failure: a drain that times out puts back the agents it took out, and only

@@ -400,8 +400,7 @@ def test_restore_check_mode_force_calls_nothing():
     [
         (
             ALREADY_BACK,
-            "back in service (its filter was already gone: it re-registered or someone removed it) "
-            "(its filter was already gone)",
+            "back in service: its filter was already gone (filter lost: leader changed or re-registration)",
             False,
         ),
         (

@@ -333,7 +333,7 @@ def test_status_header_and_columns():
     assert lines[1] == row("HOSTNAME", "AGENT ID", "FILTERED", "CONNECTED", "TASKS", "KEPT OUT BY")
     assert lines[2:7] == [
         row("agent-1.example", "S1", "yes", "yes", 0, "run-A"),
-        row("agent-2.example", "S2", "no", "yes", 2, "run-A, run-B"),
+        row("agent-2.example", "S2", "LOST", "yes", 2, "run-A, run-B"),
         row("agent-3.example", "S3", "unknown", "NO", 0, "run-C"),
         row("agent-4.example", "S4", "no", "yes", 1),
         row("agent-5.example", "S5", "no", "NO", 0),
@@ -358,11 +358,52 @@ def test_status_warns_about_an_agent_kept_out_but_not_filtered():
     lines = status_lines(allocator_cluster(), allocator_ledger())
     warnings = [line for line in lines if line.startswith("WARNING")]
     # agent-3 (filtered, disconnected: unknowable) and gone.example (not registered) get no warning
+    # The ledger recorded no leader for it (written by an earlier version): either cause.
     assert warnings == [
-        "WARNING: agent-2.example is kept out by run-A, run-B but not filtered (filter lost: leader changed or "
-        "re-registration); a hold or a drain puts it back"
+        "WARNING: agent-2.example is held by run-A, run-B but not filtered (filter lost: leader changed or "
+        "re-registration). A hold or a drain puts it back."
     ]
     assert lines[-1] == warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("filtered_at", "agent_id", "cause"),
+    [
+        (M2, "S2", "leader changed: filtered at http://m2:5050, the leader is now http://m1:5050"),
+        (M1, "S2", "it re-registered, or someone removed the filter"),
+        (M2, "S0", "back under a new id (was S0)"),
+    ],
+)
+def test_status_names_why_a_held_agent_lost_its_filter(filtered_at, agent_id, cause):
+    """The drain and the hold record the leader that holds the filter; the leader is now http://m1:5050."""
+    state = fresh_state()
+    owned(state, "agent-2.example", "run-A", agent_id=agent_id)
+    state.filtered_at("agent-2.example", filtered_at)
+    state.filtered_at("no-such-record.example", M2)  # only records are written to
+    assert list(state.agents) == ["agent-2.example"]
+    lines = status_lines(allocator_cluster(), state)
+    assert row("agent-2.example", "S2", "LOST", "yes", 2, "run-A") in lines
+    assert [line for line in lines if line.startswith("WARNING")] == [
+        f"WARNING: agent-2.example is held by run-A but not filtered (filter lost: {cause}). A hold or a drain puts "
+        "it back."
+    ]
+
+
+def test_a_native_deactivation_is_lost_only_to_someone_or_a_new_id():
+    """Mesos keeps a deactivation through failovers: a different leader is no cause."""
+    slaves = [slave(1), slave(2)]
+    cluster = {"agents": [native_agent_report(s) for s in slaves], "leader": M2, "backend": "native", "build": None}
+    state = fresh_state()
+    owned(state, "agent-1.example", "run-A", agent_id="S1")
+    owned(state, "agent-2.example", "run-A", agent_id="S0")
+    for host in state.agents:
+        state.filtered_at(host, M1)
+    assert [line for line in status_lines(cluster, state) if line.startswith("WARNING")] == [
+        "WARNING: agent-1.example is held by run-A but not filtered (filter lost: someone reactivated it). A hold or "
+        "a drain puts it back.",
+        "WARNING: agent-2.example is held by run-A but not filtered (filter lost: back under a new id (was S0)). A "
+        "hold or a drain puts it back.",
+    ]
 
 
 def test_status_without_ledger_records():
