@@ -221,8 +221,7 @@ class Drain(Step):
             error = check_max_filtered(max_filtered, params.get('max_filtered'), plan, snapshot.filters,
                                        snapshot.agents)
             if error:
-                raise InputError(error.replace(', '.join(plan.add), ', '.join(
-                    describe_agent(a, snapshot.agents.hostname(a)) for a in plan.add), 1))
+                raise InputError(error)
             others = dict((host, state.others(self.run, host)) for host in mine)
             added = []
             failure = None

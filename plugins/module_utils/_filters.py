@@ -197,6 +197,37 @@ def max_filtered_limit(parsed, total_agents):
     return int(number)
 
 
+def guard_text(parsed, raw, total, name='max_filtered'):
+    """What the guard ``name`` allows of ``total`` agents, a percentage's rounding spelled out: 10% of 4 agents
+    allows none, which is not what its user expects."""
+    limit = max_filtered_limit(parsed, total)
+    text = '%s=%s allows %d of %d agents' % (name, raw, limit, total)
+    number, percent = parsed
+    exact = total * number / 100.0
+    if percent and abs(exact - limit) > 1e-9:
+        text += ' (%g%% of %d is %g, rounded down)' % (number, total, exact)
+    return text
+
+
+def guard_advice(parsed, needed, total, name='max_filtered'):
+    """How to set the guard ``name``, in the unit it was given in, to let ``needed`` agents be unavailable."""
+    if needed > total:
+        return 'take fewer agents at once'
+    if parsed[1]:
+        return 'set %s to %d%% or more' % (name, int(math.ceil(needed * 100.0 / total - 1e-9)))
+    return 'set %s to %d or more' % (name, needed)
+
+
+def agent_names(agent_ids, agents):
+    """Agents by hostname, with the id only where a hostname is unknown or registered under several ids."""
+    names = []
+    for aid in agent_ids:
+        host = agents.hostname(aid)
+        shared = len(agents.ids_by_hostname.get(host) or []) > 1
+        names.append(describe_agent(aid, host) if not host or shared else host)
+    return names
+
+
 def check_max_filtered(parsed, raw, plan, filters, agents):
     """An error message if the plan would leave more than ``max_filtered`` agents unavailable, else None.
 
@@ -213,16 +244,14 @@ def check_max_filtered(parsed, raw, plan, filters, agents):
     after = set(unavailable_now) | set(plan.add)
     after -= set(plan.remove)
     total = len(set(agents.by_id) | set(filtered))
-    limit = max_filtered_limit(parsed, total)
-    if len(after) <= limit:
+    if len(after) <= max_filtered_limit(parsed, total):
         return None
-    described = []
-    for aid in unavailable_now:
-        reason = 'disconnected' if not agents.is_active(aid) else 'filtered'
-        described.append('%s (%s, %s)' % (agents.hostname(aid) or '?', aid, reason))
-    return ('refusing to filter %s: %d of %d agents would be unavailable (filtered or disconnected), more than '
-            'max_filtered=%s allows (%d); nothing was changed. Already unavailable: %s'
-            % (', '.join(plan.add), len(after), total, raw, limit, ', '.join(described) or 'none'))
+    described = ['%s (%s)' % (name, 'disconnected' if not agents.is_active(aid) else 'filtered')
+                 for aid, name in zip(unavailable_now, agent_names(unavailable_now, agents))]
+    return ('refusing to filter %s: %d of %d agents would be unavailable (filtered or disconnected), more than %s. '
+            'Already unavailable: %s. Nothing was changed. To go on, %s.'
+            % (', '.join(agent_names(plan.add, agents)), len(after), total, guard_text(parsed, raw, total),
+               ', '.join(described) or 'none', guard_advice(parsed, len(after), total)))
 
 
 def filter_lines(filters):

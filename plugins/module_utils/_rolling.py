@@ -13,7 +13,12 @@ from __future__ import annotations
 import math
 import re
 
-from ansible_collections.mesos.maintenance.plugins.module_utils._filters import InputError, max_filtered_limit
+from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
+    InputError,
+    guard_advice,
+    guard_text,
+    max_filtered_limit,
+)
 from ansible_collections.mesos.maintenance.plugins.module_utils._hold import lost_filter_cause
 
 SERIAL_RE = re.compile(r'^\s*([1-9][0-9]*)\s*(%?)\s*$')
@@ -39,13 +44,16 @@ def capacity_error(batch, unavailable, parsed_guard, raw_guard, total):
     limit = max_filtered_limit(parsed_guard, total)
     if batch + len(unavailable) <= limit:
         return None
-    rounding = ''
-    if parsed_guard[1]:
-        rounding = ' (%s%% of %d agents, rounded down)' % (('%g' % parsed_guard[0]), total)
+    name = 'agent_maintenance_max_filtered'
+    room = limit - len(unavailable)
+    if room >= 1:
+        way = 'To go on, use batches of at most %d (mesos_maintenance_serial), or ' % room
+    else:
+        way = 'Even one agent at a time is too many. To go on, '
     return ('Batches of %d agent(s), with %d agent(s) already unavailable (%s), would leave more agents unavailable '
-            'than the capacity guard max_filtered=%s allows: %d%s. Use smaller batches (mesos_maintenance_serial) or '
-            'change the guard (agent_maintenance_max_filtered). Nothing was changed.'
-            % (batch, len(unavailable), ', '.join(unavailable) or 'none', raw_guard, limit, rounding))
+            'than the capacity guard allows: %s. %s%s. Nothing was changed.'
+            % (batch, len(unavailable), ', '.join(unavailable) or 'none', guard_text(parsed_guard, raw_guard, total, name),
+               way, guard_advice(parsed_guard, len(unavailable) + batch, total, name)))
 
 
 def summary_lines(run, check_mode=False, finished=False):

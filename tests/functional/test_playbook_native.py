@@ -377,9 +377,10 @@ def test_max_filtered_counts_deactivated_and_disconnected_agents(run_tasks, nati
         result,
         "refusing to filter",
         "4 of 5 agents would be unavailable",
-        f"{agents[0]['hostname']} ({agents[0]['id']}, filtered)",
-        f"{agents[1]['hostname']} ({agents[1]['id']}, disconnected)",
-        "nothing was changed",
+        f"refusing to filter {agents[2]['hostname']}, {agents[3]['hostname']}: ",
+        f"{agents[0]['hostname']} (filtered)",
+        f"{agents[1]['hostname']} (disconnected)",
+        "Nothing was changed",
     )
     assert deactivated(native) == {agents[0]["id"]}
     assert operator_calls(native) == 1  # GET_AGENTS

@@ -241,9 +241,10 @@ def test_max_filtered_refuses_and_changes_nothing(run_tasks, cluster):
         "refusing to filter",
         "4 of 5 agents would be unavailable",
         "max_filtered=3",
-        f"{agents[0]['hostname']} ({agents[0]['id']}, filtered)",
-        f"{agents[1]['hostname']} ({agents[1]['id']}, disconnected)",
-        "nothing was changed",
+        f"refusing to filter {agents[2]['hostname']}, {agents[3]['hostname']}: ",
+        f"{agents[0]['hostname']} (filtered)",
+        f"{agents[1]['hostname']} (disconnected)",
+        "Nothing was changed",
     )
     assert cluster.filters() == before
     assert not [entry for entry in cluster.request_log if entry[1] in ("POST", "DELETE", "PUT")]

@@ -198,6 +198,36 @@ def test_playbooks_refuse_an_empty_target(make_site):
     assert site.memory() is None
 
 
+def test_the_capacity_guard_of_the_example_inventory_on_four_agents(make_site):
+    """playbooks/inventory.example.ini sets agent_maintenance_max_filtered=10%: on a site of 4 agents that allows
+    none. The drain and the rolling maintenance refuse, name the agents by hostname, say how 10% of 4 rounds down
+    and what guard would do, and change nothing."""
+    site = make_site(agents=4, build="later")
+    inventory = site.inventory(agent_maintenance_max_filtered="10%")
+    name = site.hostnames()[0]
+    drain = site.run("drain", {"mesos_maintenance_agents": name}, inventory=inventory)
+    assert drain.rc != 0
+    assert refusal(drain) == (
+        f"refusing to filter {name}: 1 of 4 agents would be unavailable (filtered or disconnected), more than "
+        "max_filtered=10% allows 0 of 4 agents (10% of 4 is 0.4, rounded down). Already unavailable: none. Nothing "
+        "was changed. To go on, set max_filtered to 25% or more."
+    )
+    rolling = site.run(
+        "rolling_maintenance",
+        {"mesos_maintenance_agents": "mesos_agents", "mesos_maintenance_serial": "10%"},
+        inventory=site.inventory(agent_maintenance_max_filtered="10%"),
+    )
+    assert rolling.rc != 0
+    assert refusal(rolling) == (
+        "Batches of 1 agent(s), with 0 agent(s) already unavailable (none), would leave more agents unavailable than "
+        "the capacity guard allows: agent_maintenance_max_filtered=10% allows 0 of 4 agents (10% of 4 is 0.4, "
+        "rounded down). Even one agent at a time is too many. To go on, set agent_maintenance_max_filtered to 25% or "
+        "more. Nothing was changed."
+    )
+    assert site.changes() == []
+    assert site.held() == []
+
+
 def test_status_playbook(make_site):
     site = make_site(agents=6, build="0afdd8b", tasks=6)
     drained = site.run("drain", {"mesos_maintenance_agents": "agent-3.example.com", "agent_maintenance_wait": "false"})

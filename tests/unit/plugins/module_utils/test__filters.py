@@ -141,13 +141,33 @@ def test_max_filtered_counts_filtered_and_disconnected():
     filters = [flt(2), flt(3)]
     plan = compute_plan("present", False, targets, filters, AGENTS)
     msg = check_max_filtered((3, False), 3, plan, filters, AGENTS)
-    assert "refusing to filter c0ffee-S0, c0ffee-S1" in msg
-    assert "4 of 5 agents" in msg
-    assert "agent-2.example (c0ffee-S2, filtered)" in msg
-    assert "agent-3.example (c0ffee-S3, disconnected)" in msg
+    assert msg == (
+        "refusing to filter agent-0.example, agent-1.example: 4 of 5 agents would be unavailable (filtered or "
+        "disconnected), more than max_filtered=3 allows 3 of 5 agents. Already unavailable: agent-2.example "
+        "(filtered), agent-3.example (disconnected). Nothing was changed. To go on, set max_filtered to 4 or more."
+    )
     assert check_max_filtered((4, False), 4, plan, filters, AGENTS) is None
     assert check_max_filtered((80.0, True), "80%", plan, filters, AGENTS) is None
     assert check_max_filtered(None, None, plan, filters, AGENTS) is None
+
+
+def test_max_filtered_says_how_a_percentage_rounds_down():
+    """The example inventory's 10% of 4 agents allows none: the refusal says so, and what would do."""
+    agents = AgentIndex([slave(0), slave(1), slave(2), slave(3)])
+    plan = compute_plan("present", False, resolve_targets(["c0ffee-S0"], [], agents, []), [], agents)
+    assert check_max_filtered((10.0, True), "10%", plan, [], agents) == (
+        "refusing to filter agent-0.example: 1 of 4 agents would be unavailable (filtered or disconnected), more "
+        "than max_filtered=10% allows 0 of 4 agents (10% of 4 is 0.4, rounded down). Already unavailable: none. "
+        "Nothing was changed. To go on, set max_filtered to 25% or more."
+    )
+
+
+def test_max_filtered_names_an_agent_by_id_where_its_hostname_is_shared():
+    agents = AgentIndex([slave(0), slave(1), slave(5, hostname="agent-1.example", active=False)])
+    plan = compute_plan("present", False, resolve_targets(["c0ffee-S0"], [], agents, []), [], agents)
+    assert "Already unavailable: agent-1.example (c0ffee-S5) (disconnected)." in check_max_filtered(
+        (1, False), 1, plan, [], agents
+    )
 
 
 def test_max_filtered_allows_plans_without_additions():

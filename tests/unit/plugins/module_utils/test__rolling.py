@@ -93,25 +93,31 @@ def test_capacity_error_none_when_it_fits(batch, unavailable, raw, total):
 
 def test_capacity_error_names_the_unavailable_agents_and_the_limit():
     message = capacity_error(2, ["agent-8 (filtered)", "agent-9 (disconnected)"], parse_max_filtered(3), 3, 10)
-    assert message.startswith(
+    assert message == (
         "Batches of 2 agent(s), with 2 agent(s) already unavailable (agent-8 (filtered), agent-9 (disconnected)), "
-        "would leave more agents unavailable than the capacity guard max_filtered=3 allows: 3. "
+        "would leave more agents unavailable than the capacity guard allows: agent_maintenance_max_filtered=3 allows 3 "
+        "of 10 agents. To go on, use batches of at most 1 (mesos_maintenance_serial), or set "
+        "agent_maintenance_max_filtered to 4 or more. Nothing was changed."
     )
-    assert "mesos_maintenance_serial" in message
-    assert "agent_maintenance_max_filtered" in message
-    assert message.endswith("Nothing was changed.")
-    assert "rounded down" not in message
 
 
 def test_capacity_error_says_how_a_percentage_rounds():
+    """The example inventory's 10% on 4 agents allows none: smaller batches cannot help."""
     message = capacity_error(1, [], parse_max_filtered("10%"), "10%", 4)
-    assert "with 0 agent(s) already unavailable (none)" in message
-    assert "max_filtered=10% allows: 0 (10% of 4 agents, rounded down)." in message
+    assert message == (
+        "Batches of 1 agent(s), with 0 agent(s) already unavailable (none), would leave more agents unavailable than "
+        "the capacity guard allows: agent_maintenance_max_filtered=10% allows 0 of 4 agents (10% of 4 is 0.4, "
+        "rounded down). Even one agent at a time is too many. To go on, set agent_maintenance_max_filtered to 25% or "
+        "more. Nothing was changed."
+    )
 
 
 def test_capacity_error_fractional_percentage():
-    message = capacity_error(2, [], parse_max_filtered("12.5%"), "12.5%", 10)
-    assert "max_filtered=12.5% allows: 1 (12.5% of 10 agents, rounded down)." in message
+    message = capacity_error(4, [], parse_max_filtered("12.5%"), "12.5%", 10)
+    assert "agent_maintenance_max_filtered=12.5% allows 1 of 10 agents (12.5% of 10 is 1.25, rounded down)." in message
+    assert (
+        "use batches of at most 1 (mesos_maintenance_serial), or set agent_maintenance_max_filtered to 40% " in message
+    )
 
 
 # --- summary_lines -------------------------------------------------------------------------------------------
