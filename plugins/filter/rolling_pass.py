@@ -54,7 +54,7 @@ def rolling_pass(run, number, hostvars):
     if int(number) == 1:
         return dict(hosts=list(run['todo']), serial=list(run.get('serial') or [run.get('batch') or 1]))
     if int(number) != 2:
-        raise AnsibleFilterError('rolling_pass: the pass is 1 or 2, not %r' % (number,))
+        raise AnsibleFilterError('rolling_pass: the pass is 1 or 2, not %r.' % (number,))
     deferred = []
     for host in run['todo']:
         drained = (hostvars[host] if host in hostvars else {}).get('agent_maintenance_drain_result') or {}

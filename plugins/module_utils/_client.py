@@ -46,6 +46,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import (
     MesosError,
     TransportError,
+    sentence,
     short_body,
 )
 
@@ -718,7 +719,7 @@ class MesosModuleClient(MesosClientBase):
         return self.module.check_mode
 
     def warn(self, msg):
-        self.module.warn(msg)
+        self.module.warn(sentence(msg))
 
     def fail(self, msg, **kwargs):
-        self.module.fail_json(msg=msg, **kwargs)
+        self.module.fail_json(msg=sentence(msg), **kwargs)

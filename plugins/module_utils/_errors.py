@@ -24,6 +24,13 @@ def short_body(body, limit=BODY_LIMIT):
     return body
 
 
+def sentence(msg):
+    """``msg`` as a message ends: without trailing whitespace, with a full stop. Messages are built from pieces
+    (an agent list, a master's answer) that may end either way; this is the one place that settles it."""
+    text = msg.rstrip()
+    return text if not text or text.endswith(('.', '!', '?')) else text + '.'
+
+
 class MesosError(Exception):
     """A failure with a message a person can act on, plus the request that led to it.
 
@@ -42,7 +49,7 @@ class MesosError(Exception):
 
     def to_result(self):
         result = dict(self.result)
-        result['msg'] = self.msg
+        result['msg'] = sentence(self.msg)
         if self.url is not None:
             result['request'] = {'method': self.method, 'url': self.url}
         if self.status is not None:

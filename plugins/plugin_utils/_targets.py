@@ -57,7 +57,8 @@ def match_hosts(patterns, groups, query):
 def agent_hostname(host, hostvars, source, variable):
     """The hostname the Mesos agent on inventory host ``host`` registered with."""
     if source not in SOURCES:
-        raise TargetError('agent_maintenance_agent_source must be one of %s, not %s' % (', '.join(SOURCES), source))
+        raise TargetError('agent_maintenance_agent_source must be one of %s, not %s. Nothing was changed.'
+                          % (', '.join(SOURCES), source))
     if source == 'inventory_hostname':
         return host
     # A name outside the inventory has no variables (hostvars would answer it with an undefined value).
@@ -66,8 +67,8 @@ def agent_hostname(host, hostvars, source, variable):
         return str(variables.get('ansible_host') or host)
     if source == 'variable':
         if variable not in variables:
-            raise TargetError('agent_maintenance_agent_source is variable, but host %s has no variable %s'
-                              % (host, variable))
+            raise TargetError('agent_maintenance_agent_source is variable, but host %s has no variable %s. Nothing '
+                              'was changed.' % (host, variable))
         return str(variables[variable])
 
 

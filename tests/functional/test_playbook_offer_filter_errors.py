@@ -118,6 +118,24 @@ def test_bad_input(bad_input_run, case, args, fragments):
         assert all(twin in result["msg"] for twin in twins)
 
 
+# Refused by Ansible's own argument checks, whose texts are not ours.
+ANSIBLE_CHECKS = {
+    "bad-state",
+    "unknown-option",
+    "principal-without-secret",
+    "client-key-without-cert",
+    "timeout-not-a-number",
+}
+OUR_CHECKS = [c[0] for c in BAD_INPUT if c[0] not in ANSIBLE_CHECKS]
+
+
+@pytest.mark.parametrize("case", OUR_CHECKS, ids=OUR_CHECKS)
+def test_bad_input_messages_are_sentences(bad_input_run, case):
+    """One line, no trailing whitespace, a full stop at the end, whatever piece the message ends with."""
+    msg = bad_input_run[0][case]["msg"]
+    assert "\n" not in msg and msg == msg.strip() and msg.endswith("."), msg
+
+
 def test_bad_input_changed_nothing(bad_input_run):
     _, _, _, filters_after, posts = bad_input_run
     assert filters_after == set()
@@ -137,6 +155,7 @@ def test_absent_of_unknown_agent_warns(run_tasks, cluster):
     result = run_tasks(offer_filter(cluster, state="absent", agent_id=[UNKNOWN_ID])).result
     assert_ok(result, changed=False)
     assert any("not registered with the master" in w for w in result["warnings"]), result["warnings"]
+    assert all(w.endswith(".") for w in result["warnings"]), result["warnings"]
 
 
 # --- transport and server faults ---------------------------------------------------------------------------------

@@ -132,7 +132,8 @@ def test_agent_hostname_missing_variable():
     with pytest.raises(TargetError) as error:
         agent_hostname("agent-2", HOSTVARS, "variable", "mesos_agent_hostname")
     assert str(error.value) == (
-        "agent_maintenance_agent_source is variable, but host agent-2 has no variable mesos_agent_hostname"
+        "agent_maintenance_agent_source is variable, but host agent-2 has no variable mesos_agent_hostname. "
+        "Nothing was changed."
     )
 
 
@@ -140,7 +141,8 @@ def test_agent_hostname_unknown_source():
     with pytest.raises(TargetError) as error:
         agent_hostname("agent-1", HOSTVARS, "fqdn", "mesos_agent_hostname")
     assert str(error.value) == (
-        "agent_maintenance_agent_source must be one of inventory_hostname, ansible_host, variable, not fqdn"
+        "agent_maintenance_agent_source must be one of inventory_hostname, ansible_host, variable, not fqdn. "
+        "Nothing was changed."
     )
 
 
