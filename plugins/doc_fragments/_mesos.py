@@ -19,10 +19,11 @@ options:
       - The module finds the leading master itself by asking C(/master/redirect) of these masters in order,
         so a list of all masters (or any one of them, leader or standby) is enough.
       - A URL without a scheme gets V(http://).
-      - If not set, the value of the environment variable E(MESOS_MASTER_URL) is used (comma separated).
+      - If not set, the value of the environment variable E(MESOS_MASTER_URL) is used (comma separated). One of
+        the two is required; without either the module fails, naming every way to give the masters, and changes
+        nothing.
     type: list
     elements: str
-    required: true
     aliases: [masters]
     version_added: 1.0.0
   principal:

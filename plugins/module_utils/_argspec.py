@@ -61,7 +61,7 @@ def mesos_connection_argspec():
     """The options every module that talks to a Mesos master has (fragment ``mesos.maintenance._mesos``)."""
     return ArgumentSpec(
         argument_spec=dict(
-            master_url=dict(type='list', elements='str', required=True, aliases=['masters'],
+            master_url=dict(type='list', elements='str', aliases=['masters'],
                             fallback=(env_fallback, ['MESOS_MASTER_URL'])),
             principal=dict(type='str', aliases=['url_username'], fallback=(env_fallback, ['MESOS_PRINCIPAL'])),
             secret=dict(type='str', no_log=True, aliases=['url_password'],

@@ -89,6 +89,14 @@ class AnswerLostError(TransportError):
     """No answer came, but the request may have reached the master, which may have acted on it."""
 
 
+# The one message for a run without a master URL, whichever module, role or playbook it comes from: every way to
+# give one, for each way of using the collection.
+NO_MASTER_URL = ('No master URL given: set the inventory variable mesos_master_url (or agent_maintenance_master_url) '
+                 'for the playbooks and roles of mesos.maintenance, the option master_url of a module, or the '
+                 'environment variable MESOS_MASTER_URL on the host that sends the API calls, to one or more masters '
+                 'such as http://m1.example.com:5050 (any one is enough: the leader is found). Nothing was changed.')
+
+
 def normalize_master_url(url):
     """Turn a ``master_url`` item into ``scheme://host:port[/prefix]`` without a trailing slash."""
     if not isinstance(url, str) or not url.strip():
@@ -311,14 +319,15 @@ class MesosClientBase(object):
         self.params = params
         self._sleep = sleep or time.sleep
         self._clock = clock or time.monotonic
+        given = params.get('master_url') or []
+        # An empty MESOS_MASTER_URL (an AWX credential left blank) arrives as [''].
+        if not any(isinstance(item, str) and item.strip() for item in given):
+            raise MesosUrlError(NO_MASTER_URL)
         masters = []
-        for item in params.get('master_url') or []:
+        for item in given:
             url = normalize_master_url(item)
             if url not in masters:
                 masters.append(url)
-        if not masters:
-            raise MesosUrlError('master_url is empty: give at least one master URL such as http://m1:5050 '
-                                '(or set MESOS_MASTER_URL)')
         self.masters = masters
         self.timeout = float(params.get('timeout') or 10)
         self.leader_timeout = max(0.0, float(params.get('leader_timeout') or 0))

@@ -10,6 +10,7 @@ import json
 import pytest
 from conftest import assert_failed, assert_ok, offer_filter
 
+from ansible_collections.mesos.maintenance.plugins.module_utils._client import NO_MASTER_URL
 from mesos_sim import Cluster
 
 # --- bad input: one playbook runs every case against one cluster -----------------------------------------------------
@@ -58,7 +59,7 @@ BAD_INPUT = [
     ("max-filtered-fraction", {"max_filtered": 1.5, "agent_id": ["AGENT0"]}, ["whole number"]),
     ("bad-state", {"state": "drained", "agent_id": ["AGENT0"]}, ["value of state must be one of: present, absent"]),
     ("unknown-option", {"agent_id": ["AGENT0"], "cordon": True}, ["Unsupported parameters", "cordon"]),
-    ("empty-master-list", {"master_url": [], "agent_id": ["AGENT0"]}, ["master_url is empty"]),
+    ("empty-master-list", {"master_url": [], "agent_id": ["AGENT0"]}, ["No master URL given", "MESOS_MASTER_URL"]),
     (
         "master-url-scheme",
         {"master_url": ["ftp://127.0.0.1:5050"], "agent_id": ["AGENT0"]},
@@ -147,8 +148,9 @@ def test_master_url_from_environment(run_tasks, cluster):
     del task["mesos.maintenance.offer_filter"]["master_url"]
     result = run_tasks(task, env={"MESOS_MASTER_URL": ",".join(cluster.urls)}).result
     assert_ok(result, changed=True)
-    result = run_tasks(task).result
-    assert_failed(result, "missing required arguments: master_url")
+    for env in (None, {"MESOS_MASTER_URL": ""}):  # not set, or left blank by an AWX credential
+        result = run_tasks(task, env=env).result
+        assert_failed(result, NO_MASTER_URL)
 
 
 def test_absent_of_unknown_agent_warns(run_tasks, cluster):

@@ -228,6 +228,24 @@ def test_the_capacity_guard_of_the_example_inventory_on_four_agents(make_site):
     assert site.held() == []
 
 
+def test_every_playbook_without_a_master_url_names_the_ways_to_set_it(make_site):
+    """The same message from every playbook, naming the inventory variable, the role variable and the environment
+    variable, and nothing changed."""
+    site = make_site(agents=2, build="later")
+    inventory = site.inventory(mesos_master_url="")
+    messages = set()
+    for playbook in ("drain", "restore", "status", "rolling_maintenance"):
+        run = site.run(playbook, rolling_vars(mesos_maintenance_agents="agent-1.example.com"), inventory=inventory)
+        assert run.rc != 0, run.output
+        messages.add(refusal(run))
+    (message,) = messages
+    assert message.startswith("No master URL given: "), message
+    for way in ("mesos_master_url", "agent_maintenance_master_url", "MESOS_MASTER_URL", "Nothing was changed."):
+        assert way in message, message
+    assert site.changes() == []
+    assert site.memory() is None
+
+
 def test_status_playbook(make_site):
     site = make_site(agents=6, build="0afdd8b", tasks=6)
     drained = site.run("drain", {"mesos_maintenance_agents": "agent-3.example.com", "agent_maintenance_wait": "false"})
