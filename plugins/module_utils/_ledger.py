@@ -78,18 +78,22 @@ def empty():
 
 def upgrade(data):
     """The ledger as version 2, from what a file holds (nothing, version 1 or version 2)."""
-    if data is None:
+    if data is None or data == {}:
         return empty()
-    if not isinstance(data, dict) or not isinstance(data.get('agents', {}), dict):
-        raise LedgerError('the ledger holds no ledger (a JSON object with "agents" was expected)')
+    # The path may name any file: refuse what is not a ledger before changing it, and never echo what it holds.
+    if not isinstance(data, dict) or not isinstance(data.get('agents'), dict) \
+            or not all(isinstance(data.get(key, {}), dict) for key in ('holds', 'runs')):
+        raise LedgerError('the ledger holds no ledger (a JSON object with "agents" was expected); nothing was changed')
     version = data.get('version', 1)
+    whole = isinstance(version, int) and not isinstance(version, bool)
+    if not whole or version not in (1, VERSION):
+        shown = 'version %d' % version if whole else 'a version that is not a whole number'
+        raise LedgerError('the ledger has %s; this collection reads versions 1 and %d: use the collection version that '
+                          'wrote it, or move the file away' % (shown, VERSION))
     if version == VERSION:
         result = empty()
         result.update(data)
         return result
-    if version != 1:
-        raise LedgerError('the ledger has version %s; this collection reads versions 1 and %d: use the collection '
-                          'version that wrote it, or move the file away' % (version, VERSION))
     result = empty()
     for hostname, entry in data.get('agents', {}).items():
         entry = entry if isinstance(entry, dict) else {}
@@ -389,17 +393,21 @@ class FileStore(Store):
 
     def _load(self):
         try:
-            with open(self.path) as handle:
-                text = handle.read()
+            with open(self.path, 'rb') as handle:
+                raw = handle.read()
         except IOError as exc:
             if exc.errno == errno.ENOENT:
                 return empty()
             raise LedgerError('cannot read the %s: %s' % (self.description, exc))
         try:
+            text = raw.decode('utf-8')
             return upgrade(json.loads(text) if text.strip() else None)
         except ValueError as exc:
+            # A decoding error would show the byte it stopped at; the JSON parser's errors show only positions.
+            reason = 'not UTF-8 text' if isinstance(exc, UnicodeDecodeError) else str(exc)
             raise LedgerError('the %s is not valid JSON (%s): nothing was changed; move it away to start a new '
-                              'ledger, after checking which agents it says are out of service' % (self.description, exc))
+                              'ledger, after checking which agents it says are out of service'
+                              % (self.description, reason))
         except LedgerError as exc:
             raise LedgerError('%s: %s' % (self.description, exc))
 
@@ -423,6 +431,7 @@ class FileStore(Store):
 
     @contextlib.contextmanager
     def locked(self):
+        self._load()  # a file that is no ledger is refused before a lock file is created next to it
         self._folder()
         try:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)

@@ -133,6 +133,27 @@ def test_survey_specs_name_the_playbooks_variables():
             assert variable in playbook + role_files + task_files, (path.name, variable)
 
 
+# What a job user must not choose: which file the run reads or writes and on which host (the ledger, TLS files), and
+# what runs on the agent hosts. These belong to the job template's extra variables.
+JOB_TEMPLATE_ONLY = {
+    "agent_maintenance_memory_file",
+    "agent_maintenance_ledger_zookeeper",
+    "agent_maintenance_delegate_to",
+    "agent_maintenance_ca_path",
+    "agent_maintenance_client_cert",
+    "agent_maintenance_client_key",
+    "mesos_maintenance_tasks_file",
+    "mesos_maintenance_role",
+    "mesos_maintenance_role_tasks_from",
+}
+
+
+def test_surveys_ask_for_no_path():
+    for path in sorted((REPO / "extensions" / "surveys").glob("*.json")):
+        asked = {question["variable"] for question in yaml.safe_load(path.read_text())["spec"]}
+        assert not asked & JOB_TEMPLATE_ONLY, (path.name, sorted(asked & JOB_TEMPLATE_ONLY))
+
+
 def test_execution_environment_build_context(tmp_path):
     """ansible-builder 3 turns execution-environment.yml into a build context with the collection and requests."""
     builder = BIN / "ansible-builder"

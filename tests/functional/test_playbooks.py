@@ -246,6 +246,36 @@ def test_every_playbook_without_a_master_url_names_the_ways_to_set_it(make_site)
     assert site.memory() is None
 
 
+def test_a_ledger_path_naming_another_file_is_refused_without_showing_it(make_site, tmp_path):
+    """agent_maintenance_memory_file naming a file that is not a ledger: every playbook that reads it fails, at -vvv
+    too, without printing what the file holds, and leaves the file and the cluster as they were."""
+    site = make_site(agents=2, build="later")
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    files = {
+        "config.json": '{"api_token": "SECRET-1", "users": ["SECRET-2"]}',
+        "versioned.json": '{"version": "SECRET-3", "agents": {}}',
+        "passwd": "root:SECRET-4:0:0:root:/root:/bin/sh\n",
+    }
+    for name, text in files.items():
+        (secrets / name).write_text(text)
+    verbose = {"ANSIBLE_STDOUT_CALLBACK": "default", "ANSIBLE_VERBOSITY": "3"}
+    for name in files:
+        for playbook in ("drain", "status"):
+            variables = {
+                "mesos_maintenance_agents": "agent-1.example.com",
+                "agent_maintenance_wait": "false",
+                "agent_maintenance_memory_file": str(secrets / name),
+            }
+            run = site.run(playbook, variables, env=verbose)
+            assert run.rc != 0, (name, playbook, run.output)
+            assert "SECRET" not in run.stdout + run.stderr, (name, playbook, run.output)
+            assert f"ledger file {secrets / name}" in run.stdout, (name, playbook, run.output)
+    assert {name: (secrets / name).read_text() for name in files} == files
+    assert sorted(p.name for p in secrets.iterdir()) == sorted(files)
+    assert site.changes() == []
+
+
 def test_status_playbook(make_site):
     site = make_site(agents=6, build="0afdd8b", tasks=6)
     drained = site.run("drain", {"mesos_maintenance_agents": "agent-3.example.com", "agent_maintenance_wait": "false"})

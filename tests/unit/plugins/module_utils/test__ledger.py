@@ -519,7 +519,10 @@ def test_upgrade_keeps_version_2():
     ("data", "message"),
     [
         ({"version": 3, "agents": {}}, "has version 3"),
-        ({"version": "2", "agents": {}}, "has version 2"),
+        ({"version": "2", "agents": {}}, "has a version that is not a whole number"),
+        ({"version": True, "agents": {}}, "has a version that is not a whole number"),
+        ({"password": "s3cret"}, "holds no ledger"),
+        ({"version": 2, "agents": {}, "runs": []}, "holds no ledger"),
         ([], "holds no ledger"),
         ([{"agents": {}}], "holds no ledger"),
         ("ledger", "holds no ledger"),
@@ -713,6 +716,30 @@ def test_file_store_refuses_what_is_no_ledger(tmp_path, text):
         with FileStore(str(path)).locked():
             pass
     assert path.read_text() == text
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"api_token": "SECRET-1", "hosts": ["db1"]}',  # a JSON object of something else
+        b'{"version": "SECRET-2", "agents": {}}',
+        b'{"version": 2, "agents": {}, "runs": ["SECRET-3"]}',
+        b"root:SECRET-4:0:0:root:/root:/bin/sh\n",
+        b"\xffSECRET-5\x00\x01",  # not text at all
+    ],
+)
+def test_file_store_never_echoes_a_file_that_is_no_ledger(tmp_path, content):
+    """The ledger's path can name any file: refused, left as it is, and its content never in the message."""
+    path = tmp_path / "some.json"
+    path.write_bytes(content)
+    store = FileStore(str(path))
+    for read in (store.read, lambda: store.locked().__enter__()):
+        with pytest.raises(LedgerError) as caught:
+            read()
+        assert "SECRET" not in str(caught.value), caught.value
+        assert "nothing was changed" in str(caught.value) or "move the file away" in str(caught.value), caught.value
+    assert path.read_bytes() == content
+    assert os.listdir(str(tmp_path)) == ["some.json"]  # no lock file next to it
 
 
 @pytest.mark.parametrize("text", ["", "  \n"])
