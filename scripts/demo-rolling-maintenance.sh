@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Demo: a rolling maintenance (playbooks/rolling_maintenance.yml) with a harmless maintenance step
-# (playbooks/tasks/pause.yml), ending with the status table of the cluster.
+# Demo: a rehearsal of a rolling maintenance (playbooks/rolling_maintenance.yml with
+# mesos_maintenance_rehearsal=true: every batch drained and restored, a pause on the controller instead of
+# the maintenance, no agent host contacted), ending with the status table of the cluster.
 #
 #   scripts/demo-rolling-maintenance.sh          a simulated 3-master cluster with 20 agents running
 #                                                tasks, in batches of 4 (make demo)
@@ -62,8 +63,7 @@ if real:
 else:
     req = urllib.request.Request(state["control"] + "/describe", data=b"{}", method="POST")
     agents = json.load(urllib.request.urlopen(req))["result"]["agents"]
-variables = {"mesos_master_url": ",".join(state["masters"]), "ansible_connection": "local",
-             "ansible_python_interpreter": sys.executable,
+variables = {"mesos_master_url": ",".join(state["masters"]),
              "agent_maintenance_memory_file": f"{work}/held-agents.json",
              "agent_maintenance_wait_sleep": 0.5, "agent_maintenance_registration_sleep": 0.5}
 if real:
@@ -80,5 +80,5 @@ export PATH="$VENV:$PATH" ANSIBLE_COLLECTIONS_PATH="$work/collections" ANSIBLE_F
        ANSIBLE_CALLBACK_RESULT_FORMAT=yaml
 ansible-playbook -i "$work/inventory.json" mesos.maintenance.rolling_maintenance \
   -e mesos_maintenance_agents=mesos_agents -e mesos_maintenance_serial=$serial \
-  -e mesos_maintenance_tasks_file=tasks/pause.yml -e agent_maintenance_max_filtered=$max_filtered \
+  -e mesos_maintenance_rehearsal=true -e agent_maintenance_max_filtered=$max_filtered \
   -e mesos_maintenance_status=true

@@ -29,6 +29,13 @@ options:
     description: The playbook's directory.
     type: str
     required: true
+  rehearsal:
+    description:
+      - The rehearsal (C(mesos_maintenance_rehearsal)). When true, the maintenance is still checked, but the result
+        is the collection's C(tasks/pause.yml) in O(playbook_dir), which waits on the controller and contacts no agent
+        host.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -47,9 +54,13 @@ import os
 
 from ansible import constants as C
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.utils.collection_loader._collection_finder import _get_collection_role_path
 
 from ansible_collections.mesos.maintenance.plugins.plugin_utils._targets import TargetError, resolve_maintenance
+
+# What a rehearsal runs instead of the maintenance, relative to the collection's playbooks/.
+REHEARSAL = os.path.join('tasks', 'pause.yml')
 
 
 def role_exists(name):
@@ -59,11 +70,18 @@ def role_exists(name):
     return any(os.path.isdir(os.path.join(folder, name)) for folder in folders) or os.path.isdir(name)
 
 
-def maintenance_step(tasks_file, role=None, playbook_dir='.'):
+def maintenance_step(tasks_file, role=None, playbook_dir='.', rehearsal=False):
     try:
-        return resolve_maintenance(tasks_file, role, os.getcwd(), playbook_dir, role_exists)[1]
+        rehearsal = boolean(rehearsal, strict=True)
+    except TypeError:
+        raise AnsibleFilterError('mesos_maintenance_rehearsal must be true or false, not %s. Nothing was changed.'
+                                 % rehearsal)
+    try:
+        step = resolve_maintenance(tasks_file, role, os.getcwd(), playbook_dir, role_exists)[1]
     except TargetError as exc:
         raise AnsibleFilterError(str(exc))
+    # The collection's own pause, never a tasks/pause.yml of the directory ansible-playbook runs in.
+    return os.path.join(os.path.abspath(playbook_dir), REHEARSAL) if rehearsal else step
 
 
 class FilterModule(object):

@@ -72,6 +72,14 @@ options:
         in RV(maintenance).
     type: str
     default: ''
+  rehearsal:
+    description:
+      - With O(state=started), say in the plan's line that this run is a rehearsal (the playbook runs a pause on the
+        controller instead of the maintenance, so no agent host is contacted). Nothing else changes; the batches are
+        drained and restored as in the real run.
+    type: bool
+    default: false
+    version_added: 1.0.0
   batching:
     description:
       - With O(state=started), how the agents are put into batches. V(serial), in the order given, O(serial) at a
@@ -296,6 +304,8 @@ def start(step):
         line += '; %d agent(s) already kept out by mesos.maintenance' % held
     if plan:
         line += '; %d batch(es) planned (%s)' % (len(batches), plan[0])
+    if params['rehearsal']:
+        line += '; a rehearsal: each batch pauses on the controller instead of its maintenance, no agent host is contacted'
     if step.check_mode:
         line += ' (check mode: nothing will be changed)'
     serial = [len(hosts) for hosts in batches] if plan else [batch]
@@ -387,6 +397,7 @@ def main():
         max_filtered=dict(type='raw'),
         resume=dict(type='bool', default=True),
         maintenance=dict(type='str', default=''),
+        rehearsal=dict(type='bool', default=False),
         error=dict(type='str', default='failed'),
         batching=dict(type='str', default='serial', choices=['serial', 'budget']),
         status=dict(type='bool', default=False),

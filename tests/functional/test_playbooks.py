@@ -15,12 +15,14 @@ import socket
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from maintenance_helpers import (
     ANSIBLE_PLAYBOOK,
     BACKENDS,
     NATIVE,
+    PLAYBOOKS,
     SIM_MAINTENANCE,
     CapacityWatch,
     SimulatedSite,
@@ -714,6 +716,55 @@ def test_maintenance_given_as_a_role(make_site, tmp_path):
     assert summary(run)[0].startswith("done: 2 batch(es), 4 agent(s) restored, 0 failed, 0 not started"), run.summary
 
 
+@pytest.mark.parametrize("maintenance", ["tasks file", "role"])
+def test_a_rehearsal_drains_and_restores_every_batch_without_contacting_an_agent_host(make_site, tmp_path, maintenance):
+    """mesos_maintenance_rehearsal=true (as a survey sends it) with agent hosts that cannot be reached (ssh to a
+    closed port, no Python) and a maintenance that works on them: every batch is drained and restored, and the
+    maintenance is the controller's pause instead."""
+    site = make_site(agents=4, build="later", tasks=4, task_duration=0.3)
+    role = tmp_path / "roles" / "patch_agent" / "tasks"
+    role.mkdir(parents=True)
+    (role / "main.yml").write_text(f"- name: Patch\n  ansible.builtin.include_tasks: {SIM_MAINTENANCE}\n")
+    unreachable = {**unreachable_host_vars(), "ansible_python_interpreter": "/nonexistent/python3"}
+    inventory = site.inventory(host_vars=dict.fromkeys(site.hostnames(), unreachable))
+    variables = rolling_vars(
+        mesos_maintenance_agents="mesos_agents", mesos_maintenance_serial="2", mesos_maintenance_rehearsal="true"
+    )
+    if maintenance == "role":
+        variables["mesos_maintenance_role"] = "patch_agent"
+    requested = log_filter_requests(site)
+    run = site.run(
+        "rolling_maintenance", variables, inventory=inventory, env={"ANSIBLE_ROLES_PATH": str(tmp_path / "roles")}
+    )
+    assert run.rc == 0, run.output
+    planned = plan(run)
+    assert planned["lines"][0].endswith(
+        "; a rehearsal: each batch pauses on the controller instead of its maintenance, no agent host is contacted."
+    ), planned["lines"]
+    assert Path(planned["maintenance"]).resolve() == PLAYBOOKS / "tasks" / "pause.yml"
+    assert len(run.tasks("Pretend to maintain the batch")) == 2
+    assert not run.tasks("Work on the agent host") and not run.tasks("Patch")
+    assert sorted(requested()) == sorted(site.agent_id(h) for h in site.hostnames())
+    assert_nothing_left(site)
+    assert summary(run)[0].startswith("done: 2 batch(es), 4 agent(s) restored, 0 failed, 0 not started"), run.summary
+
+
+def test_a_rehearsal_still_checks_the_maintenance(make_site):
+    site = make_site(agents=2, build="later")
+    variables = {
+        "mesos_maintenance_agents": "mesos_agents",
+        "mesos_maintenance_rehearsal": "true",
+        "mesos_maintenance_tasks_file": "/nowhere/step.yml",
+    }
+    run = site.run("rolling_maintenance", variables)
+    assert run.rc != 0, run.output
+    assert "mesos_maintenance_tasks_file=/nowhere/step.yml: no such file" in refusal(run)
+    run = site.run("rolling_maintenance", {**variables, "mesos_maintenance_rehearsal": "perhaps"})
+    assert run.rc != 0, run.output
+    assert "mesos_maintenance_rehearsal must be true or false, not perhaps." in refusal(run)
+    assert site.changes() == []
+
+
 # --- refused before any agent is touched -------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "variables, fragments",
@@ -897,7 +948,7 @@ def test_a_rolling_maintenance_of_20_agents_prints_at_most_150_lines(make_site):
     variables = {
         "mesos_maintenance_agents": "mesos_agents",
         "mesos_maintenance_serial": "4",
-        "mesos_maintenance_tasks_file": "tasks/pause.yml",
+        "mesos_maintenance_rehearsal": "true",
         "mesos_maintenance_status": "true",
     }
     run = site.run("rolling_maintenance", variables, env=DEFAULT_CALLBACK)
