@@ -47,6 +47,7 @@ from ansible.errors import AnsibleError, AnsibleFilterError
 from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
 
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import name_list
 from ansible_collections.mesos.maintenance.plugins.plugin_utils._targets import EMPTY_AGENTS, match_hosts, split_names
 
 
@@ -74,7 +75,7 @@ def maintenance_targets(patterns, groups, unknown='fail'):
     if found['unknown'] and unknown != 'api_only':
         raise AnsibleFilterError('mesos_maintenance_agents names %s, which match(es) no host of the inventory. This '
                                  'playbook runs tasks on the agent hosts, so they must be in the inventory (by '
-                                 'convention in the group mesos_agents).' % ', '.join(found['unknown']))
+                                 'convention in the group mesos_agents).' % name_list(found['unknown']))
     return found['hosts'] + (found['unknown'] if unknown == 'api_only' else [])
 
 

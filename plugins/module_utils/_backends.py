@@ -44,7 +44,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._client import (
     STATE_SUMMARY_PATH,
     parse_json,
 )
-from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, short_body
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, name_list, short_body
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
     DRAINED,
     DRAINING,
@@ -272,7 +272,7 @@ class NativeBackend(object):
             raise MesosError('cannot reactivate %s: still DRAINING, and Mesos reactivates an agent only once its drain '
                              'is DRAINED; wait for it (offer_filter with drain=true and wait=true) and try again; '
                              'nothing was changed'
-                             % ', '.join(describe_agent(e['agent_id'], e.get('hostname')) for e in draining))
+                             % name_list(draining, lambda e: describe_agent(e['agent_id'], e.get('hostname'))))
         return plan
 
     def filter(self, agent_id, hostname=None):

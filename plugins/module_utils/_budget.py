@@ -14,12 +14,11 @@ from __future__ import annotations
 import math
 import re
 
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import name_list
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import InputError
 
 STATE_PATH = '/master/state'
 BUDGET_RE = re.compile(r'^\s*([0-9]+(?:\.[0-9]*)?)\s*(%?)\s*$')
-# Longest list of groups or agents a message names in full; the rest are counted.
-SHOWN = 20
 
 
 def parse_group_by(value):
@@ -174,19 +173,20 @@ class Budget(object):
 
     def refusal(self, excess, out_ids, new_ids, what):
         """Why ``what`` is refused: each group over budget, its running tasks and where they are."""
-        parts = []
-        for group, unavailable in excess[:SHOWN]:
+
+        def describe(item):
+            group, unavailable = item
             text = '%s would have %d of its %d running task(s) unavailable, %s allowed: on the agents to take out %s' % (
                 group, unavailable, self.placement.running.get(group, 0), self.allowance(group),
-                ', '.join(self.placement.where(group, sorted(set(new_ids) - set(out_ids)))))
+                name_list(self.placement.where(group, sorted(set(new_ids) - set(out_ids)))))
             already = self.placement.where(group, sorted(out_ids))
             if already:
-                text += '; already out of service %s' % ', '.join(already)
-            parts.append(text)
-        if len(excess) > SHOWN:
-            parts.append('and %d more group(s)' % (len(excess) - SHOWN))
+                text += '; already out of service %s' % name_list(already)
+            return text
+
         message = ('The disruption budget max_unavailable_per_group=%s (group_by=%s) refuses %s: %s. Nothing was '
-                   'changed.' % (describe_budget(self.parsed), self.placement.group_by, what, '; '.join(parts)))
+                   'changed.' % (describe_budget(self.parsed), self.placement.group_by, what,
+                                 name_list(excess, describe, '; ', 'group(s)')))
         hint = self.never_fits(group for group, unavailable in excess)
         return message + (' ' + hint if hint else '')
 
@@ -195,7 +195,7 @@ class Budget(object):
         zero = [group for group in groups if self.allowed(group) == 0]
         if not zero:
             return ''
-        shown = ', '.join('%s (%d running)' % (g, self.placement.running.get(g, 0)) for g in zero[:SHOWN])
+        shown = name_list(zero, lambda g: '%s (%d running)' % (g, self.placement.running.get(g, 0)))
         return ('%s: %s of so few tasks rounds down to 0, so no agent that runs them can ever be taken out under '
                 'this budget; set max_unavailable_per_group to a count (1 or more) to let them lose that many, or '
                 'move them first.' % (shown, describe_budget(self.parsed)))
@@ -276,17 +276,18 @@ def blocked_error(blocked, budget):
     """The refusal of a plan with agents no batch can take."""
     hosts = sorted(blocked)
     groups = sorted(set(group for host in hosts for group, unavailable in blocked[host]))
-    parts = []
-    for host in hosts[:SHOWN]:
-        over = ['%s: %d of %d running unavailable, %s allowed' % (
+
+    def over(item):
+        group, unavailable = item
+        return '%s: %d of %d running unavailable, %s allowed' % (
             group, unavailable, budget.placement.running.get(group, 0), budget.allowance(group))
-            for group, unavailable in blocked[host]]
-        parts.append('%s (%s)' % (host, ', '.join(over)))
-    if len(hosts) > SHOWN:
-        parts.append('and %d more agent(s)' % (len(hosts) - SHOWN))
+
+    def describe(host):
+        return '%s (%s)' % (host, name_list(blocked[host], over))
+
     message = ('The disruption budget max_unavailable_per_group=%s (group_by=%s) leaves no batch for %d agent(s), '
-               'even alone: %s. Nothing was changed.'
-               % (describe_budget(budget.parsed), budget.placement.group_by, len(hosts), '; '.join(parts)))
+               'even alone: %s. Nothing was changed.' % (describe_budget(budget.parsed), budget.placement.group_by,
+                                                         len(hosts), name_list(hosts, describe, '; ', 'agent(s)')))
     hint = budget.never_fits(groups)
     return message + (' ' + hint if hint else '')
 

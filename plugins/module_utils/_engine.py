@@ -42,7 +42,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._budget import (
     shortfall_text,
 )
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import STATE_SUMMARY_PATH, MesosClientBase
-from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, name_list
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
     InputError,
     Plan,
@@ -257,7 +257,7 @@ class Drain(Step):
         self.agents = agents
         if failure is not None:
             failure.msg = ('draining %s failed: %s. Filtered before the failure (they stay filtered and recorded): %s'
-                           % (', '.join(mine), failure.msg, ', '.join(added) or 'none'))
+                           % (name_list(mine), failure.msg, name_list(added) or 'none'))
             raise failure
         return dict(agents=agents, added=list(plan.add) if self.check_mode else added, hostnames=mine,
                     deferred=list(self.deferred))
@@ -276,7 +276,7 @@ class Drain(Step):
             taken, self.deferred = fit(mine, budget, out)
         if not taken and mine:
             new = budget.placement.ids_of(mine if batch is None else mine[:1])
-            raise InputError(budget.refusal(budget.excess(out, new), out, new, 'taking out %s' % ', '.join(
+            raise InputError(budget.refusal(budget.excess(out, new), out, new, 'taking out %s' % name_list(
                 mine if batch is None else mine[:1])))
         if batch is not None and not self.check_mode:
             touched = budget.placement.usage(set(budget.placement.ids_of(taken)) - out)
@@ -293,7 +293,7 @@ class Drain(Step):
         if missing and self.params['unregistered'] == 'fail':
             raise InputError('not registered with the master at %s: %s. Nothing was changed. Check the names (they '
                              'are the hostnames the agents registered with), or set unregistered=skip to leave such '
-                             'agents out' % (self.client.leader, ', '.join(missing)))
+                             'agents out' % (self.client.leader, name_list(missing)))
         return ids, missing
 
     def classify(self, state, snapshot, hostnames):
@@ -753,7 +753,7 @@ def start_hold(step, hostnames, client_factory=HoldClient):
     if why is not None:
         with step.tx() as state:
             state.holds.pop(hold_id, None)
-        raise StepError('the hold of %s could not start: %s' % (', '.join(hostnames), why))
+        raise StepError('the hold of %s could not start: %s' % (name_list(hostnames), why))
     return hold_id
 
 

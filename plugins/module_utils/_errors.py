@@ -5,11 +5,15 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""Exceptions that carry the context of a failed conversation with a Mesos master."""
+"""Exceptions that carry the context of a failed conversation with a Mesos master, and the bounds on what a
+message echoes (an answer's body, a list of names)."""
 
 from __future__ import annotations
 
 BODY_LIMIT = 300
+# How many names (agents, hosts, groups) a message lists before it counts the rest: one that named all of 10,000
+# unknown agents was 340 KB.
+NAMES_SHOWN = 20
 
 
 def short_body(body, limit=BODY_LIMIT):
@@ -29,6 +33,18 @@ def sentence(msg):
     (an agent list, a master's answer) that may end either way; this is the one place that settles it."""
     text = msg.rstrip()
     return text if not text or text.endswith(('.', '!', '?')) else text + '.'
+
+
+def name_list(items, describe=str, sep=', ', what=''):
+    """``items`` for a message: the first NAMES_SHOWN, each as ``describe`` makes it, then how many more.
+
+    ``describe`` runs on the shown items only, so a costly description of 10,000 items costs 20 descriptions.
+    """
+    items = list(items)
+    text = sep.join(describe(item) for item in items[:NAMES_SHOWN])
+    if len(items) > NAMES_SHOWN:
+        text += '%sand %d more%s' % (sep, len(items) - NAMES_SHOWN, ' ' + what if what else '')
+    return text
 
 
 class MesosError(Exception):

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import name_list
+
 # Task states that keep an agent busy (the ones a drain waits for).
 ACTIVE_TASK_STATES = ('TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING')
 TASK_STATES = ACTIVE_TASK_STATES + (
@@ -218,14 +220,11 @@ def guard_advice(parsed, needed, total, name='max_filtered'):
     return 'set %s to %d or more' % (name, needed)
 
 
-def agent_names(agent_ids, agents):
-    """Agents by hostname, with the id only where a hostname is unknown or registered under several ids."""
-    names = []
-    for aid in agent_ids:
-        host = agents.hostname(aid)
-        shared = len(agents.ids_by_hostname.get(host) or []) > 1
-        names.append(describe_agent(aid, host) if not host or shared else host)
-    return names
+def agent_name(agent_id, agents):
+    """An agent by hostname, with the id only where its hostname is unknown or registered under several ids."""
+    host = agents.hostname(agent_id)
+    shared = len(agents.ids_by_hostname.get(host) or []) > 1
+    return describe_agent(agent_id, host) if not host or shared else host
 
 
 def check_max_filtered(parsed, raw, plan, filters, agents):
@@ -237,21 +236,21 @@ def check_max_filtered(parsed, raw, plan, filters, agents):
     if parsed is None or not plan.add:
         return None
     filtered = [f['agent_id'] for f in filters]
-    unavailable_now = []
-    for aid in filtered + agents.inactive_ids():
-        if aid not in unavailable_now:
-            unavailable_now.append(aid)
+    unavailable_now = list(dict.fromkeys(filtered + agents.inactive_ids()))  # a list's `in` was quadratic
     after = set(unavailable_now) | set(plan.add)
     after -= set(plan.remove)
     total = len(set(agents.by_id) | set(filtered))
     if len(after) <= max_filtered_limit(parsed, total):
         return None
-    described = ['%s (%s)' % (name, 'disconnected' if not agents.is_active(aid) else 'filtered')
-                 for aid, name in zip(unavailable_now, agent_names(unavailable_now, agents))]
+
+    def unavailable(aid):
+        return '%s (%s)' % (agent_name(aid, agents), 'disconnected' if not agents.is_active(aid) else 'filtered')
+
     return ('refusing to filter %s: %d of %d agents would be unavailable (filtered or disconnected), more than %s. '
             'Already unavailable: %s. Nothing was changed. To go on, %s.'
-            % (', '.join(agent_names(plan.add, agents)), len(after), total, guard_text(parsed, raw, total),
-               ', '.join(described) or 'none', guard_advice(parsed, len(after), total)))
+            % (name_list(plan.add, lambda aid: agent_name(aid, agents)), len(after), total,
+               guard_text(parsed, raw, total), name_list(unavailable_now, unavailable) or 'none',
+               guard_advice(parsed, len(after), total)))
 
 
 def filter_lines(filters):

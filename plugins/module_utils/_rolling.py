@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import name_list
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
     InputError,
     guard_advice,
@@ -52,7 +53,7 @@ def capacity_error(batch, unavailable, parsed_guard, raw_guard, total):
         way = 'Even one agent at a time is too many. To go on, '
     return ('Batches of %d agent(s), with %d agent(s) already unavailable (%s), would leave more agents unavailable '
             'than the capacity guard allows: %s. %s%s. Nothing was changed.'
-            % (batch, len(unavailable), ', '.join(unavailable) or 'none', guard_text(parsed_guard, raw_guard, total, name),
+            % (batch, len(unavailable), name_list(unavailable) or 'none', guard_text(parsed_guard, raw_guard, total, name),
                way, guard_advice(parsed_guard, len(unavailable) + batch, total, name)))
 
 
@@ -92,13 +93,13 @@ def summary_lines(run, check_mode=False, finished=False):
     external = sorted(set(h for b in batches for h in b.get('external') or []))
     if external:
         lines.append('left out of service (kept by someone else or another run; agent_maintenance_force=true on '
-                     'restore.yml overrides): ' + ', '.join(external))
+                     'restore.yml overrides): ' + name_list(external))
     if deferred:
         lines.append('deferred by the disruption budget (tasks moved onto them after the plan), in service and not '
-                     'done: %s; run the same command again to do them' % ', '.join(deferred))
+                     'done: %s; run the same command again to do them' % name_list(deferred))
     if failed:
         lines.append('the failed batch stays out of service: %s -- %s; fix the cause and run the same command again '
-                     'to pick up at it' % (', '.join(failed), run.get('error') or 'failed'))
+                     'to pick up at it' % (name_list(failed), run.get('error') or 'failed'))
     return lines
 
 

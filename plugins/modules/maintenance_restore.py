@@ -201,6 +201,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._engine import (
     release_holds,
     run_module,
 )
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import name_list
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import InputError, validate_names
 
 
@@ -222,7 +223,7 @@ def restore(step):
                     errors[host] = 'dropped from the play (it did not answer, or failed outside the maintenance)'
     if errors:
         raise InputError('the maintenance of the batch failed (%s): nothing was put back; the batch stays out of '
-                         'service' % '; '.join('%s: %s' % item for item in sorted(errors.items())))
+                         'service' % name_list(sorted(errors.items()), lambda item: '%s: %s' % item, '; '))
     if params['release_holds'] and not params['resume_wait'] and not step.check_mode:
         result['holds'] = release_holds(step, hostnames)
     start = time.monotonic()
@@ -235,7 +236,7 @@ def restore(step):
     if away and params['unregistered'] == 'fail':
         raise InputError('not back after %ss: %s. Nothing was put back; they all stay out of service. Run the '
                          'restore again once they are back, or set unregistered=skip to put back the others'
-                         % (params['registration_timeout'], '; '.join('%s: %s' % i for i in sorted(away.items()))))
+                         % (params['registration_timeout'], name_list(sorted(away.items()), lambda item: '%s: %s' % item, '; ')))
     agents = step.unfilter_back(hostnames, waited['snapshot'], away)
     result['agents'] = agents
     result['restored'] = [a['hostname'] for a in agents if a['outcome'] in ('restored', 'not_filtered')]

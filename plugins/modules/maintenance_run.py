@@ -219,6 +219,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._budget import (
 )
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
 from ansible_collections.mesos.maintenance.plugins.module_utils._engine import Step, process_alive, run_module
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import name_list
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
     InputError,
     parse_max_filtered,
@@ -298,7 +299,7 @@ def start(step):
     else:
         line = 'Rolling maintenance %s: %d agent(s) to do in batches of %d' % (run_id, len(todo), batch)
     if earlier:
-        line += '; its batch %d (%s) %s' % (earlier['number'], ', '.join(earlier['hosts']),
+        line += '; its batch %d (%s) %s' % (earlier['number'], name_list(earlier['hosts']),
                                             earlier.get('error') or 'failed')
     if held:
         line += '; %d agent(s) already kept out by mesos.maintenance' % held
@@ -372,7 +373,7 @@ def record(step):
         step.lines.extend(lines)
         raise InputError('The batch %s failed (%s); it stays out of service and later batches were not touched. Fix '
                          'the cause and run the same command again: it picks up at this batch.'
-                         % (', '.join(failed_hosts), params['error']))
+                         % (name_list(failed_hosts), params['error']))
     if params['status'] and params['state'] == 'finished':
         # One task for the summary and the status table at the end of a run: no separate step to print.
         lines = lines + status_lines(read_cluster(step.client, dict(params, agent_id=[], hostname=[])),
@@ -380,7 +381,7 @@ def record(step):
     if left and params['state'] == 'finished':
         step.lines.extend(lines)
         raise InputError('%d agent(s) were deferred by the disruption budget and not done: %s. Run the same command '
-                         'again: it resumes this run with them.' % (len(left), ', '.join(left)))
+                         'again: it resumes this run with them.' % (len(left), name_list(left)))
     return dict(changed=False, run_id=step.run, lines=lines, run=run)
 
 

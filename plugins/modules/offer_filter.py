@@ -362,7 +362,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._budget import (
     read_placement,
 )
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
-from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, name_list
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
     InputError,
     active_task_count,
@@ -373,6 +373,12 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._filters import 
     resolve_targets,
     validate_names,
 )
+
+
+def ambiguous_text(item):
+    hostname, agent_ids = item
+    return 'hostname %s names %d registered agents (%s): use agent_id to say which' % (
+        hostname, len(agent_ids), name_list(agent_ids))
 
 
 class OfferFilterManager(object):
@@ -446,14 +452,13 @@ class OfferFilterManager(object):
         agents, before = snapshot.agents, snapshot.filters
         targets = resolve_targets(self.agent_ids, self.hostnames, agents, before)
         if targets.ambiguous:
-            self.fail('; '.join('hostname %s names %d registered agents (%s): use agent_id to say which'
-                                % (host, len(ids), ', '.join(ids)) for host, ids in targets.ambiguous.items())
-                      + '; nothing was changed')
+            self.fail('%s; nothing was changed'
+                      % name_list(targets.ambiguous.items(), ambiguous_text, '; ', 'ambiguous hostname(s)'))
         if targets.unknown:
             if self.state == 'present':
                 self.fail('unknown agent(s): %s; the master at %s lists %d agents; nothing was changed'
-                          % (', '.join(targets.unknown), client.leader, len(agents)))
-            client.warn('not registered with the master, nothing to remove: %s' % ', '.join(targets.unknown))
+                          % (name_list(targets.unknown), client.leader, len(agents)))
+            client.warn('not registered with the master, nothing to remove: %s' % name_list(targets.unknown))
 
         plan = backend.plan(self.state, self.params['exclusive'], targets, snapshot)
         for aid in plan.keep_disconnected:
@@ -525,8 +530,8 @@ class OfferFilterManager(object):
         out = out_of_service(budget.placement, snapshot)
         excess = budget.excess(out, plan.add)
         if excess:
-            self.fail(budget.refusal(excess, out, plan.add, 'taking out %s' % ', '.join(
-                describe_agent(aid, snapshot.agents.hostname(aid)) for aid in plan.add)))
+            self.fail(budget.refusal(excess, out, plan.add, 'taking out %s' % name_list(
+                plan.add, lambda aid: describe_agent(aid, snapshot.agents.hostname(aid)))))
 
     def apply(self, plan, targets, agents, before):
         """Change one agent at a time, so that a failure says exactly which agents were done."""
@@ -600,8 +605,8 @@ class OfferFilterManager(object):
                 return waited, filters
             if elapsed >= timeout:
                 self.fail('timed out after %ss waiting for %d agent(s): %s (the filters stay in place)'
-                          % (timeout, len(busy), ', '.join(
-                              '%s: %s' % (describe_agent(aid, tracked[aid]), text) for aid, text in busy.items())),
+                          % (timeout, len(busy), name_list(
+                              busy.items(), lambda item: '%s: %s' % (describe_agent(item[0], tracked[item[0]]), item[1]))),
                           active_tasks=counts, reasserted=self.reasserted, waited=round(elapsed, 3),
                           filters=filters)
             time.sleep(max(0.0, min(sleep, timeout - elapsed)))

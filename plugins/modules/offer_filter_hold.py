@@ -298,7 +298,7 @@ import time
 from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import BACKEND_ARGSPEC, ArgumentSpec
 from ansible_collections.mesos.maintenance.plugins.module_utils._backends import select_backend
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
-from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, name_list
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
     InputError,
     filter_lines,
@@ -400,7 +400,7 @@ class HoldManager(object):
                     keep_errors(self.errors, exc.msg)
         if ended == 'timeout':
             self.client.warn('the hold of %s ended after timeout=%ss before it was released: a filter lost from now '
-                             'on is not put back' % (', '.join(self.tracker.hostnames), self.params['timeout']))
+                             'on is not put back' % (name_list(self.tracker.hostnames), self.params['timeout']))
         result = dict(
             changed=bool(self.reasserted),
             ended=ended,

@@ -17,6 +17,8 @@ import time
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import name_list
+
 display = Display()
 
 # The modules' default progress_interval, and the seconds a module call spends outside its slice of the wait.
@@ -146,7 +148,7 @@ class StepAction(ActionBase):
             failure['msg'] = '%s. Undoing it failed too: %s' % (failure.get('msg'), undone.get('msg'))
         else:
             failure['msg'] = '%s. The agents this drain had taken out were put back: %s' % (
-                failure.get('msg'), ', '.join(undone.get('restored') or []) or 'none')
+                failure.get('msg'), name_list(undone.get('restored') or []) or 'none')
         failure['undone'] = undone.get('restored') or []
         return failure
 

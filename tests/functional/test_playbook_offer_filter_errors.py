@@ -160,6 +160,19 @@ def test_absent_of_unknown_agent_warns(run_tasks, cluster):
     assert all(w.endswith(".") for w in result["warnings"]), result["warnings"]
 
 
+def test_unknown_agents_message_is_bounded(run_tasks, cluster_factory):
+    """10,000 unknown hostnames: the message names the first 20 and counts the rest (it was 329,000 characters)."""
+    cluster = cluster_factory(masters=1, agents=3)
+    names = [f"ghost-{n}.example.com" for n in range(10_000)]
+    result = run_tasks(offer_filter(cluster, hostname=names)).result
+    assert_failed(
+        result, "unknown agent(s): hostname ghost-0.example.com, ", "hostname ghost-19.example.com, and 9980 more;"
+    )
+    assert "ghost-20.example.com" not in result["msg"]
+    assert len(result["msg"]) < 1000, len(result["msg"])
+    assert cluster.filters() == set()
+
+
 # --- transport and server faults ---------------------------------------------------------------------------------
 
 

@@ -97,6 +97,15 @@ def test_maintenance_targets_unknown_names_fail(patterns, unknown, mismatch, mon
     assert "mesos_agents" in str(error.value)
 
 
+def test_maintenance_targets_unknown_names_are_bounded():
+    names = ["ghost-%d" % n for n in range(10_000)]
+    with pytest.raises(AnsibleFilterError) as error:
+        maintenance_targets.maintenance_targets(names, GROUPS)
+    assert str(error.value).startswith("mesos_maintenance_agents names ghost-0, ghost-1, ")
+    assert "ghost-19, and 9980 more, which match(es) no host" in str(error.value)
+    assert len(str(error.value)) < 1000
+
+
 @pytest.mark.parametrize(
     ("patterns", "expected"),
     [

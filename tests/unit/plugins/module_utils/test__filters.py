@@ -170,6 +170,19 @@ def test_max_filtered_names_an_agent_by_id_where_its_hostname_is_shared():
     )
 
 
+def test_max_filtered_refusal_names_20_agents_of_each_list():
+    agents = AgentIndex([slave(n) for n in range(1000)])
+    filters = [flt(n) for n in range(500, 1000)]
+    targets = resolve_targets(["c0ffee-S%d" % n for n in range(500)], [], agents, filters)
+    plan = compute_plan("present", False, targets, filters, agents)
+    msg = check_max_filtered((10, False), 10, plan, filters, agents)
+    assert "refusing to filter agent-0.example, agent-1.example, " in msg
+    assert "agent-19.example, and 480 more: 1000 of 1000 agents" in msg
+    assert "Already unavailable: agent-500.example (filtered), " in msg
+    assert "agent-519.example (filtered), and 480 more. Nothing was changed." in msg
+    assert len(msg) < 2000, len(msg)
+
+
 def test_max_filtered_allows_plans_without_additions():
     targets = resolve_targets([], [], AGENTS, [])
     filters = [flt(0), flt(1), flt(2)]
