@@ -94,7 +94,7 @@ fmt: venv ## Fix what ruff can: ruff format + ruff check --fix on the lint-ruff 
 
 ##@ Tests
 
-.PHONY: test pytest collection-link demo
+.PHONY: test check pytest collection-link demo
 # The molecule scenarios' preparation (mostly debootstrap of their image, minutes when cold) runs
 # in the background while the gates and pytest keep the CPUs busy; its log is shown once it ends.
 # setsid gives it a process group of its own, so that a failed gate stops debootstrap too.
@@ -111,6 +111,13 @@ test: ## system packages + venvs + every gate + pytest + the molecule scenarios 
 	[ "$$rc" -eq 0 ] || exit "$$rc"; \
 	[ "$$prepare_rc" -eq 0 ] || { echo "molecule preparation failed ($$prepare_rc)" >&2; exit "$$prepare_rc"; }; \
 	$(MAKE) test-molecule
+
+# The quick loop: what needs nothing but the venv, and a few playbook tests (markers in pytest.ini).
+CHECK_MARKERS := not real_mesos and not system and (not playbook or smoke)
+
+check: venv ## Quick loop, no system packages: ruff, changelog lint, unit, simulator and contract tests, smoke playbook tests
+	@$(MAKE) lint-ruff changelog-lint
+	@$(MAKE) pytest PYTEST_ARGS='$(PYTEST_ARGS) -m "$(CHECK_MARKERS)"'
 
 # Only collections/ansible_collections/ is ours: collections/requirements.yml (AWX) is tracked.
 collection-link:

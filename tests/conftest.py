@@ -13,6 +13,25 @@ import pytest
 from mesos_sim import Cluster
 from mesos_sim.zookeeper import ZooKeeper, ZooKeeperMissing
 
+# Markers that follow from the fixtures a test uses (pytest.ini says what each means), so that no test has to remember
+# them; `make check` selects by them. Fixtures asked for by name at run time (getfixturevalue) are not seen here: the
+# contract suite marks its real peer itself.
+MARKS_BY_FIXTURE = {
+    "collections_path": "playbook",  # every ansible-playbook runner of tests/functional starts from it
+    "run_module": "playbook",  # the contract suite's ansible-playbook runner
+    "installed_collection": "playbook",  # playbooks of a user's role, with the collection built and installed
+    "real_mesos_installation": "real_mesos",
+    "zookeeper_in": "system",
+    "libs": "system",  # gcc builds the test allocator module libraries
+    "libraries": "system",  # the same, in the contract suite
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for fixture in sorted(MARKS_BY_FIXTURE.keys() & set(item.fixturenames)):
+            item.add_marker(MARKS_BY_FIXTURE[fixture])
+
 
 @pytest.fixture
 def cluster_factory():

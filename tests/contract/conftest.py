@@ -17,7 +17,7 @@ from real_mesos.fixtures import real_mesos_factory, real_mesos_installation  # n
 from mesos_sim import Cluster
 
 
-@pytest.fixture(scope="module", params=["simulator", "real"])
+@pytest.fixture(scope="module", params=["simulator", pytest.param("real", marks=pytest.mark.real_mesos)])
 def peer_factory(request):
     """`peer_factory(auth=None|"readwrite"|"readonly", agents=2, fresh=False)` -> a running Peer.
     The same arguments give the same peer for the whole module unless `fresh`."""

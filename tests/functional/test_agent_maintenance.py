@@ -84,6 +84,7 @@ def as_run(run_id, hosts, *points, **variables):
 
 # --- one run --------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("build", BACKENDS)
+@pytest.mark.smoke
 def test_drain_then_restore_a_play_batch(site):
     hosts = site.hostnames()[:2]
     drain = site.run(play(site, [entry("drain")], hosts=",".join(hosts)))

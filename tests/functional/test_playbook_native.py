@@ -203,6 +203,7 @@ def test_bulk_of_a_hundred_agents(run_tasks, cluster_factory):
 # --- drain ----------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_drain_four_steps_and_wait_for_drained(run_tasks, native):
     agents = native.agents
     native.launch_tasks(agents[0]["id"], count=2)

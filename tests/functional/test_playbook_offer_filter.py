@@ -15,6 +15,7 @@ from mesos_sim.waiting import wait_until
 # --- states, with the four-step assert ---------------------------------------------------------------------------
 
 
+@pytest.mark.smoke
 def test_present_by_id(run_tasks, cluster):
     agent = cluster.agents[0]["id"]
     results = four_steps(

@@ -111,6 +111,7 @@ def bad_input_run(run_tasks_module):
 
 
 @pytest.mark.parametrize("case, args, fragments", BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
+@pytest.mark.smoke
 def test_bad_input(bad_input_run, case, args, fragments):
     run, ids, twins, _, _ = bad_input_run
     result = run[case]
@@ -137,6 +138,7 @@ def test_bad_input_messages_are_sentences(bad_input_run, case):
     assert "\n" not in msg and msg == msg.strip() and msg.endswith("."), msg
 
 
+@pytest.mark.smoke
 def test_bad_input_changed_nothing(bad_input_run):
     _, _, _, filters_after, posts = bad_input_run
     assert filters_after == set()

@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import assert_failed, assert_ok, offer_filter_info
 
 
+@pytest.mark.smoke
 def test_reports_filters_agents_and_build(run_tasks, cluster, build):
     agents = cluster.agents
     cluster.add_filter(agents[0]["id"])

@@ -278,6 +278,7 @@ def test_a_ledger_path_naming_another_file_is_refused_without_showing_it(make_si
     assert site.changes() == []
 
 
+@pytest.mark.smoke
 def test_status_playbook(make_site):
     site = make_site(agents=6, build="0afdd8b", tasks=6)
     drained = site.run("drain", {"mesos_maintenance_agents": "agent-3.example.com", "agent_maintenance_wait": "false"})
@@ -943,6 +944,7 @@ def test_a_drain_wait_prints_progress_at_least_every_ten_seconds(make_site):
     assert all(match.string.endswith(" active (marathon)") for _, match in progress), text
 
 
+@pytest.mark.smoke
 def test_a_rolling_maintenance_of_20_agents_prints_at_most_150_lines(make_site):
     site = make_site(agents=20, build="later", tasks=20, task_duration=0.3)
     variables = {
