@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import allocator
+from . import allocator, maintenance
 from .http import Drop, Request, Response, Server, text_response
 from .master import MasterApp
 from .state import TERMINAL_TASK_STATES, ClusterState
@@ -327,6 +327,13 @@ class Cluster:
         with self.state.lock:
             self.state.allocator.deactivate(agent_id)
             self.state.store_filters()
+
+    def respond_inverse_offer(self, agent_id: str, status: str = "ACCEPT", framework_id: str | None = None):
+        """A framework (by default the cluster's own) answers the inverse offer for an agent on a
+        DRAINING machine: ACCEPT, DECLINE or UNKNOWN, as /master/maintenance/status then reports it.
+        Frameworks answer none unless told to."""
+        with self.state.lock:
+            maintenance.respond_inverse_offer(self.state, agent_id, status, framework_id or self.framework.id)
 
     # --- faults and observation ---------------------------------------------------------
     def inject(self, path, status=None, body=None, latency=0.0, drop=False, count=None, master=None, drop_after=False):

@@ -24,6 +24,7 @@ CALLS = (
     "remove_agent",
     "replace_agent",
     "reset_log",
+    "respond_inverse_offer",
     "set_attributes",
     "start_master",
     "tasks",

@@ -11,7 +11,7 @@ import re
 import time
 from http import HTTPStatus
 
-from . import allocator, operator_api, writers
+from . import allocator, maintenance, operator_api, writers
 from .http import Drop, Request, Response, json_response, text_response
 from .state import SUMMARY_TASK_STATES, Agent, Allocator, ClusterState, Framework, MasterInfo, Task
 
@@ -31,12 +31,12 @@ _STATE_ENDPOINTS = {
 }
 # Endpoints a standby answers with a 307 to the leader
 # (src/master/http.cpp: each handler starts with `if (!master->elected()) return redirect(request);`).
-REDIRECTED = _STATE_ENDPOINTS | {"/master/maintenance/schedule", "/master/maintenance/status"}
+REDIRECTED = _STATE_ENDPOINTS | set(maintenance.ENDPOINTS)
 # --authenticate_http_readonly covers these (src/master/master.cpp, READONLY_HTTP_AUTHENTICATION_REALM).
 READONLY = _STATE_ENDPOINTS | {"/master/flags", "/master/maintenance/status"}
 # --authenticate_http_readwrite covers these (READWRITE_HTTP_AUTHENTICATION_REALM); every
 # /master/api/v1 call too, see route().
-READWRITE = {"/master/maintenance/schedule"}
+READWRITE = {"/master/maintenance/schedule", "/master/machine/down", "/master/machine/up"}
 READONLY_REALM = "mesos-master-readonly"
 READWRITE_REALM = "mesos-master-readwrite"
 # libprocess processes a real mesos-master runs; any other first path segment goes to the
@@ -171,8 +171,8 @@ class MasterApp:
             return json_response(self.tasks_json(request.query))
         if path == "/master/flags":
             return json_response({"flags": self.flags()})
-        if path in ("/master/maintenance/schedule", "/master/maintenance/status") and request.method == "GET":
-            return json_response({})  # no maintenance schedule is ever posted to the simulator
+        if path in maintenance.ENDPOINTS:
+            return maintenance.handle(self, request)
         return self.not_found()
 
     # --- redirects and auth -------------------------------------------------------------

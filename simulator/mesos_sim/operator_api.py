@@ -8,9 +8,10 @@ against a real 1.11.0 master (tests/contract; GET_TASKS by hand, as a contract p
 tasks). MasterApp.route authenticates the request in the read-write realm and redirects a
 standby's before this module sees it.
 
-Simulated calls: GET_AGENTS and GET_TASKS (1.0.1 and 1.11), DEACTIVATE_AGENT, REACTIVATE_AGENT and
-DRAIN_AGENT (1.9+, so only with version 1.11; 1.0.1 does not know these names). Other calls Mesos
-knows are answered 501 with a text saying the simulator does not simulate them.
+Simulated calls: GET_AGENTS, GET_TASKS and the maintenance calls (maintenance.py) in 1.0.1 and
+1.11, DEACTIVATE_AGENT, REACTIVATE_AGENT and DRAIN_AGENT (1.9+, so only with version 1.11; 1.0.1
+does not know these names). Other calls Mesos knows are answered 501 with a text saying the
+simulator does not simulate them.
 
 Protobuf messages are written as stout writes them: fields in their .proto declaration order,
 repeated fields only when not empty. 1.0.1 builds a JSON::Object (a std::map) of the whole
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from . import draining, stout_json
+from . import draining, maintenance, stout_json
 from .http import JSON, Request, Response, json_response, text_response
 
 APPLICATION_PROTOBUF = "application/x-protobuf"
@@ -89,7 +90,7 @@ def handle(master, request: Request) -> Response:
     call_type = call.get("type")
     if call_type is None:
         return text_response(400, "Failed to validate master::Call: Expecting 'type' to be present")
-    field = AGENT_CALLS.get(call_type)
+    field = AGENT_CALLS.get(call_type) or maintenance.CALL_FIELDS.get(call_type, (None,))[0]
     if field is not None and field not in call:
         return text_response(400, f"Failed to validate master::Call: Expecting '{field}' to be present")
     if not _accepts_json(request.header("accept")):
@@ -101,6 +102,8 @@ def handle(master, request: Request) -> Response:
             return json_response({"type": "GET_AGENTS", "get_agents": get_agents(master)}, sort_keys=not is_111)
         if call_type == "GET_TASKS":
             return json_response({"type": "GET_TASKS", "get_tasks": get_tasks(master)}, sort_keys=not is_111)
+        if call_type in maintenance.CALLS:
+            return maintenance.v1_call(master, call_type, call)
         if field is None:
             return text_response(501, f"mesos-sim does not simulate the {call_type} call")
         agent_id = call[field]["agent_id"]["value"]
@@ -208,6 +211,7 @@ def _parse_call(body, call_types, is_111: bool) -> dict:
             if "mark_gone" in message:
                 message = {**message, "mark_gone": _scalar(message["mark_gone"], "boolean", "mark_gone")}
         call[field] = message
+    call.update(maintenance.parse_call_fields(body, call_types))
     return call
 
 

@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from . import draining
+from . import draining, maintenance
 
 # Task states a master counts as "active" (src/master/master.hpp, Framework::isActive...):
 # these occupy resources on an agent and keep it from being drained.
@@ -180,6 +180,9 @@ class Allocator:
     def __init__(self):
         self.agents: dict[str, str] = {}  # id -> hostname, in registration order
         self.deactivated: dict[str, None] = {}  # ordered set of ids
+        # The frameworks' latest answers to the inverse offers for agents on DRAINING machines
+        # (maintenance.py): agent id -> framework id -> (status, when).
+        self.inverse_offers: dict[str, dict[str, tuple[str, float]]] = {}
 
     def add(self, agent_id: str, hostname: str, active: bool = True):
         self.agents[agent_id] = hostname
@@ -270,6 +273,7 @@ class ClusterState:
         self.agents: dict[str, Agent] = {}
         self.recovered: dict[str, Agent] = {}  # in the registry, not (yet) re-registered
         self.removed: dict[str, Agent] = {}
+        self.maintenance = maintenance.Registry()  # the schedule and the machines' modes
         self.frameworks: dict[str, Framework] = {}
         self.apps: dict[str, App] = {}  # by app id
         # Seconds before an app's ended instance is started again, unless the app sets its own
@@ -290,9 +294,11 @@ class ClusterState:
     def add_agent(self, hostname: str | None = None, attributes: dict | None = None) -> Agent:
         with self.lock:
             n = len(self.agents) + len(self.removed) + len(self.recovered) + 1
+            hostname = hostname or f"agent-{n}.example.com"
+            maintenance.refuse_registration(self, hostname)
             agent = Agent(
                 id=self._new_agent_id(),
-                hostname=hostname or f"agent-{n}.example.com",
+                hostname=hostname,
                 port=next(self._agent_port),
                 registered_time=time.time(),
                 attributes=agent_attributes(attributes),
@@ -332,6 +338,7 @@ class ClusterState:
         its stored set (master.cpp, reregisterSlave -> activateSlave). With a leader that did
         not know it (after a failover) it is an addSlave, which does re-apply the stored set."""
         with self.lock:
+            maintenance.refuse_registration(self, self.find_agent(agent_id).hostname)
             agent = self.recovered.pop(agent_id, None)
             if agent is not None:
                 self.agents[agent_id] = agent
@@ -359,6 +366,7 @@ class ClusterState:
         """The host came back without its checkpointed state (wiped work_dir, reboot on many
         sites): it registers as a new agent with a new id and the old id is removed."""
         with self.lock:
+            maintenance.refuse_registration(self, self.find_agent(agent_id).hostname)
             old = self.remove_agent(agent_id)
             agent = Agent(
                 id=self._new_agent_id(),
