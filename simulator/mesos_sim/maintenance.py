@@ -394,12 +394,8 @@ def cluster_status(state) -> dict:
             draining.append({"id": machine.id, "statuses": statuses} if statuses else {"id": machine.id})
         elif machine.mode == DOWN:
             down.append(machine.id)
-    doc = {}
-    if draining:
-        doc["draining_machines"] = draining
-    if down:
-        doc["down_machines"] = down
-    return doc
+    # Repeated fields are written only when they are not empty.
+    return {name: ids for name, ids in (("draining_machines", draining), ("down_machines", down)) if ids}
 
 
 def _time_info(seconds: float) -> dict:
