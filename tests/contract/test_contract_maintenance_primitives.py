@@ -17,6 +17,7 @@ import json
 
 import pytest
 from contract_peers import AUTH, VERSION, Peer
+from real_mesos.framework import SleepFramework
 
 from mesos_sim import Cluster
 
@@ -399,3 +400,50 @@ def test_machine_endpoints_are_read_write(machines_peer):
         assert_refused(post(peer, path, "[]", credentials=True), "List of machines is empty")
     assert post(peer, "/master/maintenance/schedule", "{}").status == 401
     assert_ok(post(peer, "/master/maintenance/schedule", "{}", credentials=True))
+
+
+def test_inverse_offer_answers(machines_peer):
+    """A framework with a task on an agent of a DRAINING machine gets an inverse offer and ACCEPTs it:
+    the status lists its answer under that machine. On the real peer the sleep framework answers; on
+    the simulator its control hook stands in for the framework."""
+    peer = machines_peer()
+    agent_1, agent_2 = machines(peer)["agent-1"], machines(peer)["agent-2"]
+    agent_ids = {a["hostname"]: agent_id for agent_id, a in peer.slaves().items()}
+    framework = None
+    if peer.kind == "real":
+        framework = SleepFramework(f"http://127.0.0.1:{peer.port}", inverse_offer_answer="ACCEPT").start()
+        [task] = framework.launch(seconds=600, agent_id=agent_ids["agent-1"])
+        framework.wait_for_state(task, "TASK_RUNNING")
+        framework_id = framework.framework_id
+    else:
+        peer.backend.launch_tasks(agent_ids["agent-1"], 1)
+        framework_id = peer.backend.framework.id
+    try:
+        assert_ok(post(peer, "/master/maintenance/schedule", {"windows": [window(agent_1, agent_2)]}))
+        if framework is None:
+            peer.backend.respond_inverse_offer(agent_ids["agent-1"], "ACCEPT")
+
+        def answered() -> dict | None:
+            listed = peer.get("/master/maintenance/status").json()["draining_machines"]
+            return next((m for m in listed if m["id"] == agent_1 and "statuses" in m), None)
+
+        peer.wait_for(answered, timeout=30, what="the framework's answer in the status")
+        [answer] = answered()["statuses"]
+        assert list(answer) == ["framework_id", "status", "timestamp"]  # a JSON::Object: sorted keys
+        assert (answer["framework_id"], answer["status"]) == ({"value": framework_id}, "ACCEPT")
+        assert isinstance(answer["timestamp"]["nanoseconds"], int)
+        # The other machine runs none of the framework's tasks: no inverse offer, no answer.
+        assert {"id": agent_2} in peer.get("/master/maintenance/status").json()["draining_machines"]
+        listed = v1(peer, {"type": "GET_MAINTENANCE_STATUS"}).json()["get_maintenance_status"]["status"]
+        [machine] = [m for m in listed["draining_machines"] if m["id"] == agent_1]
+        assert list(machine) == ["id", "statuses"] and list(machine["statuses"][0]) == [
+            "status",
+            "framework_id",
+            "timestamp",
+        ]
+        if framework is not None:
+            assert {o["agent_id"]["value"] for o in framework.inverse_offers} == {agent_ids["agent-1"]}
+            assert "unavailability" in framework.inverse_offers[0]
+    finally:
+        if framework is not None:
+            framework.stop()

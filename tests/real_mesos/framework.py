@@ -17,7 +17,8 @@ would: the replacement's `replaces` names the task it stands in for, and it has 
 and labels (a task's name, by default its id, and its labels are how a service's instances are
 told apart from other services': the maintenance's budgets group tasks by them). With
 `unique_hosts=True` it never puts two live tasks of one name on one agent, as Marathon's
-`hostname:UNIQUE` constraint does for an app's instances. TEARDOWN on
+`hostname:UNIQUE` constraint does for an app's instances. It keeps the inverse offers it gets (for
+its agents on a DRAINING machine) and, with `inverse_offer_answer`, ACCEPTs or DECLINEs them. TEARDOWN on
 `stop()` ends its tasks. The harness' own framework in launcher.py is a different one: it
 suppresses offers for good.
 """
@@ -79,6 +80,7 @@ class SleepFramework:
         user: str | None = None,
         replace_killed: bool = False,
         unique_hosts: bool = False,
+        inverse_offer_answer: str | None = None,
     ):
         self.master_url = master_url.rstrip("/")
         self.endpoint = f"{self.master_url}/master/api/v1/scheduler"
@@ -92,6 +94,9 @@ class SleepFramework:
         self.stream_id: str | None = None
         self.tasks: dict[str, Task] = {}
         self.offers: list[dict] = []  # every offer received, with `received` (time.monotonic()) added
+        self.inverse_offers: list[dict] = []  # every inverse offer received (agents on DRAINING machines)
+        # "ACCEPT" or "DECLINE" answers each inverse offer so; None leaves them unanswered.
+        self.inverse_offer_answer = inverse_offer_answer
         self.errors: list[str] = []
         self.suppressed = False
         self.replace_killed = replace_killed
@@ -255,6 +260,8 @@ class SleepFramework:
                 self._lock.notify_all()
         elif kind == "OFFERS":
             self._on_offers(event["offers"]["offers"])
+        elif kind == "INVERSE_OFFERS":  # for agents on a DRAINING machine (maintenance schedule)
+            self._on_inverse_offers(event["inverse_offers"]["inverse_offers"])
         elif kind == "UPDATE":
             self._on_update(event["update"]["status"])
         elif kind in ("ERROR", "FAILURE"):
@@ -281,6 +288,15 @@ class SleepFramework:
             self.suppressed = self.suppressed or idle
         if idle:
             self._call("SUPPRESS", {"suppress": {"roles": [self.role]}})
+
+    def _on_inverse_offers(self, inverse_offers: list[dict]):
+        with self._lock:
+            self.inverse_offers += inverse_offers
+            self._lock.notify_all()
+        if self.inverse_offer_answer is not None:
+            kind = f"{self.inverse_offer_answer}_INVERSE_OFFERS"
+            ids = [offer["id"] for offer in inverse_offers]
+            self._call(kind, {kind.lower(): {"inverse_offer_ids": ids}})
 
     def _place(self, offer: dict) -> list[dict]:
         """TaskInfos for the waiting tasks that fit in `offer` (called with the lock held)."""
