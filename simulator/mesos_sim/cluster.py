@@ -330,7 +330,7 @@ class Cluster:
 
     def respond_inverse_offer(self, agent_id: str, status: str = "ACCEPT", framework_id: str | None = None):
         """A framework (by default the cluster's own) answers the inverse offer for an agent on a
-        DRAINING machine: ACCEPT, DECLINE or UNKNOWN, as /master/maintenance/status then reports it.
+        DRAINING machine, ACCEPT or DECLINE, as /master/maintenance/status then reports it.
         Frameworks answer none unless told to."""
         with self.state.lock:
             maintenance.respond_inverse_offer(self.state, agent_id, status, framework_id or self.framework.id)

@@ -44,7 +44,9 @@ from .http import Request, Response, json_response, text_response
 UP = "UP"
 DRAINING = "DRAINING"
 DOWN = "DOWN"
-INVERSE_OFFER_STATUSES = ("UNKNOWN", "ACCEPT", "DECLINE")  # mesos.allocator.InverseOfferStatus.Status
+# A framework's answer to an inverse offer (the master records these two; the allocator CHECKs
+# that it is never told InverseOfferStatus UNKNOWN).
+INVERSE_OFFER_ANSWERS = ("ACCEPT", "DECLINE")
 
 # The messages the maintenance endpoints and calls carry, as stout's protobuf::parse sees them:
 # field -> (type, label) in declaration order (include/mesos/maintenance/maintenance.proto,
@@ -368,8 +370,8 @@ def refuse_registration(state, hostname: str, ip: str = "127.0.0.1"):
 def respond_inverse_offer(state, agent_id: str, status: str, framework_id: str):
     """A framework answers the inverse offer for an agent on a DRAINING machine
     (HierarchicalAllocatorProcess::updateInverseOffer); the latest answer per framework counts."""
-    if status not in INVERSE_OFFER_STATUSES:
-        raise ValueError(f"status must be one of {INVERSE_OFFER_STATUSES}, not {status!r}")
+    if status not in INVERSE_OFFER_ANSWERS:
+        raise ValueError(f"status must be one of {INVERSE_OFFER_ANSWERS}, not {status!r}")
     agent = state.agents.get(agent_id)
     machine = agent and state.maintenance.machines.get(machine_key(agent_machine(agent)))
     if machine is None or machine.mode != DRAINING:

@@ -50,8 +50,9 @@ def test_inverse_offer_answers(cluster_factory):
     assert (answer["status"], answer["framework_id"]) == ("ACCEPT", {"value": cluster.framework.id})
     [listed] = v1(cluster, "GET_MAINTENANCE_STATUS").json()["get_maintenance_status"]["status"]["draining_machines"]
     assert list(listed["statuses"][0]) == ["status", "framework_id", "timestamp"]  # v1: declaration order
-    with pytest.raises(ValueError, match="status must be one of"):
-        cluster.respond_inverse_offer(first, "MAYBE")
+    for answer in ("MAYBE", "UNKNOWN"):  # UNKNOWN is only the state before an answer
+        with pytest.raises(ValueError, match="status must be one of"):
+            cluster.respond_inverse_offer(first, answer)
     with pytest.raises(ValueError, match="unknown framework"):
         cluster.respond_inverse_offer(first, framework_id="nope")
 
