@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import ssl
 import tempfile
 import threading
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import allocator, maintenance
-from .http import Drop, Request, Response, Server, text_response
+from .http import Drop, Request, Response, Server, hold_port, text_response
 from .master import MasterApp
 from .state import TERMINAL_TASK_STATES, ClusterState
 from .waiting import wait_until
@@ -132,6 +133,7 @@ class Cluster:
         self._ssl: ssl.SSLContext | None = None
         self.apps = [MasterApp(self, i) for i in range(masters)]
         self.servers: list[Server | None] = [None] * masters
+        self._dead_ports: dict[int, socket.socket] = {}  # killed masters' ports, held (http.hold_port)
         self.faults = Faults()
         self.request_log: list[tuple[int, str, str]] = []
         self._log_lock = threading.Lock()
@@ -168,6 +170,9 @@ class Cluster:
             if server is not None:
                 server.stop()
                 self.servers[i] = None
+        for held in self._dead_ports.values():
+            held.close()
+        self._dead_ports.clear()
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
@@ -214,6 +219,9 @@ class Cluster:
         self._ports[index] = server.port
         self.state.masters[index].port = server.port
         self.servers[index] = server
+        held = self._dead_ports.pop(index, None)
+        if held is not None:  # released once the master listens again: the port is never free in between
+            held.close()
         server.start()
         self.state.master_up(index, elect)
 
@@ -224,6 +232,9 @@ class Cluster:
         self.servers[index] = None
         self.state.master_down(index)
         server.stop()
+        held = hold_port(self.bind_host, server.port)
+        if held is not None:
+            self._dead_ports[index] = held
 
     def kill_leader(self) -> int:
         index = self.state.leader

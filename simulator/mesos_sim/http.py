@@ -137,6 +137,26 @@ class _Handler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
 
+def hold_port(host: str, port: int) -> socket.socket | None:
+    """Keep a dead master's port from others: a socket bound to it that never listens. A connection
+    there is refused, as at a killed process's port, and the kernel gives the port to nobody who asks
+    for a free one (a bind to port 0, as every simulated cluster does, in any process).
+
+    Clients still list a killed master's URL. Had another simulated cluster (a test on another
+    pytest-xdist worker) got its port, they would find that cluster's leader and change its filters
+    by hostname. SO_REUSEADDR: the socket binds over the dead master's connections in TIME_WAIT, and
+    the master can start again on its port. None if another process took the port in the instant
+    after the master closed it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        return None
+    return sock
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
