@@ -79,6 +79,7 @@ MAX_LEADER_CHANGES = 3     # 307s (leader moved) followed per call
 MAX_READ_TIMEOUTS = 2      # attempts per call when the master accepts the connection but does not answer
 RETRY_AFTER_CAP = 10.0     # never sleep longer than this for one Retry-After
 DISCOVERY_PAUSE = 0.5      # pause between two rounds over all masters
+DEFAULT_TIMEOUT = 10.0     # seconds for one request when timeout is not set
 
 
 class MesosUrlError(MesosError):
@@ -329,7 +330,7 @@ class MesosClientBase(object):
             if url not in masters:
                 masters.append(url)
         self.masters = masters
-        self.timeout = float(params.get('timeout') or 10)
+        self.timeout = float(params.get('timeout') or DEFAULT_TIMEOUT)
         self.leader_timeout = max(0.0, float(params.get('leader_timeout') or 0))
         self.principal = params.get('principal')
         self.secret = params.get('secret')
@@ -708,7 +709,9 @@ def _num(value):
 class MesosModuleClient(MesosClientBase):
     """The client bound to an AnsibleModule built from the connection spec plus the module's own spec."""
 
-    def __init__(self, argspec, supports_check_mode=True):
+    def __init__(self, argspec, supports_check_mode=True, settle=None):
+        """``settle(module)``, when given, runs before the client reads the options: a module settles there what
+        its own options mean (a deprecated meaning, for one)."""
         # Imported here so that the base client stays usable without AnsibleModule.
         from ansible.module_utils.basic import missing_required_lib
 
@@ -718,6 +721,8 @@ class MesosModuleClient(MesosClientBase):
         self.module = spec.create_ansible_module(supports_check_mode=supports_check_mode)
         if not HAS_REQUESTS:
             self.module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+        if settle is not None:
+            settle(self.module)
         try:
             super(MesosModuleClient, self).__init__(self.module.params)
         except MesosError as exc:

@@ -23,7 +23,7 @@ description:
   - With O(backend=native) a deactivation outlives failovers and re-registrations, but an agent that comes back
     under a new id is a new, active agent; the hold deactivates it (C(DEACTIVATE_AGENT), never C(DRAIN_AGENT),
     the new agent has no tasks of the old one).
-  - The hold ends when O(release_file) no longer exists (the playbook removes it), or after O(timeout) seconds.
+  - The hold ends when O(release_file) no longer exists (the playbook removes it), or after O(hold_timeout) seconds.
     It looks at least once, so a release that comes before the hold has started is not missed.
   - It never removes a filter. Restoring the agents is the job of M(mesos.maintenance.offer_filter) with
     O(mesos.maintenance.offer_filter#module:state=absent) once the hold has ended.
@@ -80,15 +80,27 @@ options:
       - After its first look the module appends a line V(holding) to the file, or V(failed) when that look failed,
         so that a playbook can wait (M(ansible.builtin.wait_for) with O(ansible.builtin.wait_for#module:search_regex))
         until the hold is in force before the maintenance begins.
-      - Not set, the hold ends only after O(timeout).
+      - Not set, the hold ends only after O(hold_timeout).
     type: path
     version_added: 1.0.0
-  timeout:
+  hold_timeout:
     description:
       - Seconds after which the hold ends even if O(release_file) still exists (a warning says so); V(0) looks once.
       - Keep it below the C(async) value of the task, or Ansible stops the module first and its result is lost.
+      - Not set, V(3600); or, until version 2.0.0, the value of O(timeout) when that is set (deprecated).
     type: float
-    default: 3600.0
+    version_added: 1.0.0
+  timeout:
+    description:
+      - Seconds to wait for the answer to one HTTP request, greater than 0; V(10) when not set.
+      - A request to a leader that stopped answering fails after this time and the hold asks the masters for the new
+        leader, so keep it well below O(hold_timeout).
+      - B(Deprecated meaning:) when O(hold_timeout) is not set, O(timeout) is the hold's duration (as before
+        O(hold_timeout) existed) and requests wait V(10) seconds; a deprecation warning says so. From version 2.0.0
+        on, O(timeout) is only the request timeout, as in the other modules. Set O(hold_timeout).
+    type: float
+    # Overrides the default of the mesos.maintenance._mesos fragment: not set must be told from set (see above).
+    default: null
     version_added: 1.0.0
 notes:
   - The hold runs on one host and talks to the leading master only; it follows a change of leader like the other
@@ -122,7 +134,7 @@ EXAMPLES = r"""
     hostname: "{{ inventory_hostname }}"
     release_file: "{{ hold_file.path }}"
     interval: 5
-    timeout: 3600
+    hold_timeout: 3600
   async: 3700
   poll: 0
   register: hold
@@ -240,7 +252,8 @@ agents:
             "registered": true, "filtered": true}]
 ended:
   description:
-    - Why the hold ended, V(released) (O(release_file) was removed), V(timeout), or V(check_mode) (one look).
+    - Why the hold ended, V(released) (O(release_file) was removed), V(timeout) (after O(hold_timeout)), or
+      V(check_mode) (one look).
   returned: success
   type: str
   sample: released
@@ -297,7 +310,7 @@ import time
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import BACKEND_ARGSPEC, ArgumentSpec
 from ansible_collections.mesos.maintenance.plugins.module_utils._backends import select_backend
-from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
+from ansible_collections.mesos.maintenance.plugins.module_utils._client import DEFAULT_TIMEOUT, MesosModuleClient
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, name_list
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
     InputError,
@@ -309,6 +322,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._hold import Hol
 # How often the release file is looked at between two looks at the master: a release should end the hold
 # at once, while a look costs two requests to the leader.
 RELEASE_CHECK = 0.1
+DEFAULT_HOLD_TIMEOUT = 3600.0
 
 
 class HoldManager(object):
@@ -332,8 +346,8 @@ class HoldManager(object):
             raise InputError('hostname is empty: name the agents to keep filtered')
         if self.params['interval'] <= 0:
             raise InputError('interval must be a number of seconds greater than 0, not %s' % self.params['interval'])
-        if self.params['timeout'] < 0:
-            raise InputError('timeout must not be negative')
+        if self.params['hold_timeout'] < 0:
+            raise InputError('hold_timeout must not be negative')
         self.tracker = HoldTracker(hostnames)
 
     def mark(self, status):
@@ -379,7 +393,7 @@ class HoldManager(object):
 
     def run(self):
         self.validate()
-        deadline = self.started + self.params['timeout']
+        deadline = self.started + self.params['hold_timeout']
         try:
             self.look()
         except MesosError as exc:
@@ -399,8 +413,8 @@ class HoldManager(object):
                 except MesosError as exc:
                     keep_errors(self.errors, exc.msg)
         if ended == 'timeout':
-            self.client.warn('the hold of %s ended after timeout=%ss before it was released: a filter lost from now '
-                             'on is not put back' % (name_list(self.tracker.hostnames), self.params['timeout']))
+            self.client.warn('the hold of %s ended after hold_timeout=%ss before it was released: a filter lost from '
+                             'now on is not put back' % (name_list(self.tracker.hostnames), self.params['hold_timeout']))
         result = dict(
             changed=bool(self.reasserted),
             ended=ended,
@@ -424,14 +438,34 @@ class HoldManager(object):
                     requests=self.client.request_count, backend=self.backend.name if self.backend else None)
 
 
+def settle_timeouts(module):
+    """Set ``hold_timeout``. Until 2.0.0 a ``timeout`` without ``hold_timeout`` keeps its old meaning, the hold's
+    duration; the requests then get the connection's default timeout, never the hold's (hours), so that a leader
+    that stops answering is left within one request timeout."""
+    params = module.params
+    if params['hold_timeout'] is not None:
+        return
+    if params['timeout'] is None:
+        params['hold_timeout'] = DEFAULT_HOLD_TIMEOUT
+        return
+    module.deprecate('offer_filter_hold: timeout is taken as the duration of the hold (hold_timeout=%s) because '
+                     'hold_timeout is not set, and requests wait the default %g seconds; set hold_timeout for the '
+                     'duration. From 2.0.0 on, timeout is only the timeout of one HTTP request'
+                     % (params['timeout'], DEFAULT_TIMEOUT),
+                     version='2.0.0', collection_name='mesos.maintenance')
+    params['hold_timeout'], params['timeout'] = params['timeout'], None
+
+
 def main():
     argspec = ArgumentSpec(argument_spec=dict(
         hostname=dict(type='list', elements='str', required=True, aliases=['hostnames']),
         interval=dict(type='float', default=5.0),
         release_file=dict(type='path'),
-        timeout=dict(type='float', default=3600.0),
+        hold_timeout=dict(type='float'),
+        # The connection's option without its default, so that settle_timeouts can tell whether it was set.
+        timeout=dict(type='float'),
     )).update_argspec(**BACKEND_ARGSPEC)
-    client = MesosModuleClient(argspec)
+    client = MesosModuleClient(argspec, settle=settle_timeouts)
     manager = HoldManager(client)
     try:
         result = manager.run()

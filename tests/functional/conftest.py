@@ -90,6 +90,12 @@ def module_task(module, cluster, name, ignore_errors=True, **args):
     return task
 
 
+def hostnames_of(cluster, agent_ids):
+    """The hostnames the agents `agent_ids` registered with, in that order."""
+    hosts = {agent["id"]: agent["hostname"] for agent in cluster.agents}
+    return [hosts[agent_id] for agent_id in agent_ids]
+
+
 def offer_filter(cluster, name="offer_filter", **args):
     return module_task(OFFER_FILTER, cluster, name, **args)
 

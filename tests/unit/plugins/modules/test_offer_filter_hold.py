@@ -124,7 +124,9 @@ def test_errors_keep_the_first_and_the_latest():
         (dict(hostname=[]), "hostname is empty"),
         (dict(hostname=[" "]), "hostname contains an empty entry"),
         (dict(hostname=["a1"], interval=0), "interval must be a number of seconds greater than 0"),
-        (dict(hostname=["a1"], timeout=-1), "timeout must not be negative"),
+        (dict(hostname=["a1"], hold_timeout=-1), "hold_timeout must not be negative"),
+        # until 2.0.0, timeout alone is the hold's duration
+        (dict(hostname=["a1"], timeout=-1), "hold_timeout must not be negative"),
     ],
 )
 def test_input_errors_fail_before_any_request(args, fragment):
@@ -150,7 +152,12 @@ def test_a_first_look_that_fails_ends_the_hold_with_a_clear_error(tmp_path, exis
     if exists:
         release.write_text("")
     args = dict(
-        hostname=["a1"], master_url=["http://127.0.0.1:9"], leader_timeout=0, timeout=1, release_file=str(release)
+        hostname=["a1"],
+        master_url=["http://127.0.0.1:9"],
+        leader_timeout=0,
+        timeout=1,
+        hold_timeout=1,
+        release_file=str(release),
     )
     kind, result = run(offer_filter_hold, args)
     assert kind is Fail
