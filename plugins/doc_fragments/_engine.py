@@ -88,9 +88,9 @@ options:
 options:
   hold_interval:
     description:
-      - Seconds between two looks of the hold at the master. A look filters again any agent id of a held hostname
-        that is registered but not filtered (it came back under a new id, re-registered, or outlived a leader
-        failover), and renews the hold's lease in the ledger.
+      - Seconds between two looks of the hold at the master, at least V(0.1). A look filters again any agent id of a
+        held hostname that is registered but not filtered (it came back under a new id, re-registered, or outlived a
+        leader failover), and renews the hold's lease in the ledger.
       - The lease lasts 3 intervals, and at least 30 seconds; a hold whose lease ran out is dead, and any run may
         clear it.
     type: float

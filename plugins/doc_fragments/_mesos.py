@@ -66,7 +66,7 @@ options:
     version_added: 1.0.0
   timeout:
     description:
-      - Seconds to wait for the answer to one HTTP request.
+      - Seconds to wait for the answer to one HTTP request, greater than 0.
     type: float
     default: 10
     version_added: 1.0.0

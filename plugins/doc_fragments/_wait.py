@@ -29,7 +29,8 @@ options:
     version_added: 1.0.0
   wait_sleep:
     description:
-      - Seconds between two checks when O(wait=true).
+      - Seconds between two checks when O(wait=true), at least V(0.1) (each check reads every agent from the
+        leading master).
     type: float
     default: 5
     version_added: 1.0.0

@@ -51,6 +51,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._filters import 
     NATIVE_MIN_VERSION,
     AgentIndex,
     active_task_count,
+    agent_problem,
     compute_native_plan,
     compute_plan,
     deactivated_entries,
@@ -238,6 +239,9 @@ class NativeBackend(object):
                                  method='POST', url=url)
             slaves.append({'id': agent_id, 'hostname': info.get('hostname'), 'active': agent.get('active'),
                            'deactivated': agent['deactivated'], 'drain_info': agent.get('drain_info')})
+        problem = agent_problem(slaves)
+        if problem:
+            raise MesosError('GET_AGENTS at %s: %s; is this a Mesos master?' % (url, problem), method='POST', url=url)
         return slaves
 
     # --- the backend interface -------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 import re
 
-from ansible_collections.mesos.maintenance.plugins.module_utils._errors import name_list
-from ansible_collections.mesos.maintenance.plugins.module_utils._filters import InputError
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, name_list
+from ansible_collections.mesos.maintenance.plugins.module_utils._filters import InputError, agent_problem
 
 STATE_PATH = '/master/state'
 BUDGET_RE = re.compile(r'^\s*([0-9]+(?:\.[0-9]*)?)\s*(%?)\s*$')
@@ -135,6 +135,9 @@ def read_placement(client, group_by):
     state = client.get_json(STATE_PATH)
     if not isinstance(state, dict):
         raise InputError('%s%s answered no JSON object' % (client.leader, STATE_PATH))
+    problem = agent_problem(state.get('slaves') if isinstance(state.get('slaves'), list) else [])
+    if problem:
+        raise MesosError('GET %s%s: %s; is this a Mesos master?' % (client.leader, STATE_PATH, problem))
     return Placement(state, group_by)
 
 

@@ -49,6 +49,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._errors import (
     sentence,
     short_body,
 )
+from ansible_collections.mesos.maintenance.plugins.module_utils._filters import agent_problem
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -105,7 +106,10 @@ def normalize_master_url(url):
     url = url.strip()
     if '://' not in url:
         url = 'http://' + url
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unclosed IPv6 bracket, for one
+        raise MesosUrlError('master_url %r is not a valid URL (%s)' % (url, exc))
     if parts.scheme not in ('http', 'https'):
         raise MesosUrlError('master_url %r: only http and https are supported, not %r' % (url, parts.scheme))
     if not parts.hostname:
@@ -119,6 +123,37 @@ def normalize_master_url(url):
     if parts.username or parts.password:
         raise MesosUrlError('master_url %r: give credentials with principal and secret, not in the URL' % url)
     return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path.rstrip('/'), '', ''))
+
+
+def request_timeout(value):
+    """The ``timeout`` option: seconds for one request, ``DEFAULT_TIMEOUT`` when not set."""
+    if value is None:
+        return DEFAULT_TIMEOUT
+    if not 0 < value < float('inf'):  # also false for NaN
+        raise MesosError('timeout must be a number of seconds greater than 0 (the wait for the answer to one HTTP '
+                         'request; default %s), not %s' % (_num(DEFAULT_TIMEOUT), value))
+    return float(value)
+
+
+def basic_auth(principal, secret):
+    """``(principal, secret)`` for HTTP Basic authentication, ``None`` without credentials.
+
+    ``requests`` encodes both as Latin-1; a character outside it would fail every request with an error that shows
+    it, so it is refused here, without saying which character it was.
+    """
+    if principal is None and secret is None:
+        return None
+    if principal is None or secret is None:
+        # required_together lets an explicit null through; requests would send the text "None".
+        raise MesosError('principal and secret go together, but %s is null; give both or neither'
+                         % ('principal' if principal is None else 'secret'))
+    for option, value in (('principal', principal), ('secret', secret)):
+        try:
+            value.encode('latin-1')
+        except UnicodeEncodeError:
+            raise MesosError('%s contains a character outside Latin-1 (ISO 8859-1), which HTTP Basic authentication '
+                             'cannot send; use one made of Latin-1 characters (ASCII is safest)' % option)
+    return (principal, secret)
 
 
 def url_origin(url):
@@ -330,11 +365,11 @@ class MesosClientBase(object):
             if url not in masters:
                 masters.append(url)
         self.masters = masters
-        self.timeout = float(params.get('timeout') or DEFAULT_TIMEOUT)
+        self.timeout = request_timeout(params.get('timeout'))
         self.leader_timeout = max(0.0, float(params.get('leader_timeout') or 0))
         self.principal = params.get('principal')
         self.secret = params.get('secret')
-        self._auth = (self.principal, self.secret) if self.principal is not None else None
+        self._auth = basic_auth(self.principal, self.secret)
         self._trusted = set(url_origin(m) for m in masters)
         self.leader = None
         self.build = None
@@ -669,6 +704,9 @@ class MesosClientBase(object):
         slaves = body.get('slaves') if isinstance(body, dict) else None
         if not isinstance(slaves, list):
             raise MesosError('GET %s%s: the answer has no "slaves" list' % (self.leader, STATE_SUMMARY_PATH))
+        problem = agent_problem(slaves)
+        if problem:
+            raise MesosError('GET %s%s: %s; is this a Mesos master?' % (self.leader, STATE_SUMMARY_PATH, problem))
         return slaves
 
     def probe_build(self):

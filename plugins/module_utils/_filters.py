@@ -14,9 +14,13 @@ plain data here, so everything in this file can be tested with literals. With th
 
 from __future__ import annotations
 
+import json
 import math
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import name_list
+
+# The shortest pause between two looks of a wait: each look reads every agent, and a wait may last hours.
+WAIT_SLEEP_MIN = 0.1
 
 # Task states that keep an agent busy (the ones a drain waits for).
 ACTIVE_TASK_STATES = ('TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING')
@@ -57,6 +61,28 @@ class AgentIndex(object):
         return [agent_id for agent_id, slave in self.by_id.items() if not slave.get('active', True)]
 
 
+def agent_problem(slaves):
+    """What makes a master's agent list unusable, or ``None``: a hostname that is not a string, a task count that is
+    not a whole number. Checked where the list is read, so that nothing is decided on it (entries without a string
+    ``id`` are no agents and are skipped where the list is used)."""
+    for slave in slaves:
+        if not isinstance(slave, dict) or not isinstance(slave.get('id'), str):
+            continue
+        hostname = slave.get('hostname')
+        if hostname is not None and not isinstance(hostname, str):
+            return 'agent %s has the hostname %s, not a string' % (slave['id'], _shown(hostname))
+        for state in TASK_STATES:
+            count = slave.get(state)
+            if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+                return 'agent %s has %s: %s, not a number of tasks' % (slave['id'], state, _shown(count))
+    return None
+
+
+def _shown(value, limit=60):
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[:limit] + '...'
+
+
 def active_task_count(slave):
     return sum(int(slave.get(state) or 0) for state in ACTIVE_TASK_STATES)
 
@@ -69,6 +95,24 @@ def task_counts(slave):
         if count:
             counts[state] = int(count)
     return counts
+
+
+def check_wait(timeout, sleep, option='wait'):
+    """``<option>_timeout`` and ``<option>_sleep`` of a module that waits (the comparisons also refuse NaN)."""
+    if not timeout >= 0:
+        raise InputError('%s_timeout must not be negative (0 checks once), not %s' % (option, timeout))
+    if not sleep >= WAIT_SLEEP_MIN:
+        raise InputError('%s_sleep must be at least %s seconds (a shorter pause only loads the master), not %s'
+                         % (option, WAIT_SLEEP_MIN, sleep))
+
+
+def check_hold(interval, timeout, interval_option='hold_interval'):
+    """The interval and ``hold_timeout`` of a hold: it looks at the master every interval, for hours."""
+    if not interval >= WAIT_SLEEP_MIN:
+        raise InputError('%s must be at least %s seconds (a shorter pause only loads the master), not %s'
+                         % (interval_option, WAIT_SLEEP_MIN, interval))
+    if not timeout >= 0:
+        raise InputError('hold_timeout must not be negative (0 looks once), not %s' % timeout)
 
 
 def validate_names(values, option):
@@ -182,6 +226,8 @@ def parse_max_filtered(value):
         try:
             number = float(text) if percent else int(text)
         except ValueError:
+            number = None
+        if number is None or math.isnan(number):
             raise InputError('max_filtered must be a number of agents or a percentage such as "20%%", not %r'
                              % value)
     else:

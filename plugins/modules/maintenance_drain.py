@@ -292,13 +292,14 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._engine import (
     run_module,
     start_hold,
 )
-from ansible_collections.mesos.maintenance.plugins.module_utils._filters import InputError
+from ansible_collections.mesos.maintenance.plugins.module_utils._filters import InputError, check_hold, check_wait
 
 
 def drain(step):
     params = step.params
-    if params['wait_sleep'] < 0.1 or params['wait_timeout'] < 0:
-        raise InputError('wait_sleep must be at least 0.1 s and wait_timeout not negative')
+    check_wait(params['wait_timeout'], params['wait_sleep'])
+    if params['hold']:
+        check_hold(params['hold_interval'], params['hold_timeout'])
     if not params['drain']:
         for option in ('drain_grace_period', 'mark_gone'):
             if params[option] not in (None, False):

@@ -129,7 +129,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._engine import (
     run_module,
     start_hold,
 )
-from ansible_collections.mesos.maintenance.plugins.module_utils._filters import InputError, validate_names
+from ansible_collections.mesos.maintenance.plugins.module_utils._filters import check_hold, validate_names
 
 
 def hold(step):
@@ -140,8 +140,7 @@ def hold(step):
             return dict(changed=False, holds={})
         holds = release_holds(step, hostnames)
         return dict(changed=bool(holds['ended']), holds=holds)
-    if params['hold_interval'] <= 0 or params['hold_timeout'] < 0:
-        raise InputError('hold_interval must be a number of seconds greater than 0 and hold_timeout not negative')
+    check_hold(params['hold_interval'], params['hold_timeout'])
     with step.tx() as state:
         held = [host for host in hostnames if state.is_ours(step.run, host)]
     if not held or step.check_mode:

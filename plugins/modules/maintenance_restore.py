@@ -202,14 +202,13 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._engine import (
     run_module,
 )
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import name_list
-from ansible_collections.mesos.maintenance.plugins.module_utils._filters import InputError, validate_names
+from ansible_collections.mesos.maintenance.plugins.module_utils._filters import InputError, check_wait, validate_names
 
 
 def restore(step):
     params = step.params
     hostnames = validate_names(params['hostname'], 'hostname')
-    if params['registration_sleep'] < 0.1 or params['registration_timeout'] < 0:
-        raise InputError('registration_sleep must be at least 0.1 s and registration_timeout not negative')
+    check_wait(params['registration_timeout'], params['registration_sleep'], 'registration')
     result = dict(agents=[], restored=[], not_restored={})
     errors = dict(params['batch_errors'])
     if params['record_batch']:

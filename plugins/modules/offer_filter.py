@@ -367,6 +367,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._filters import 
     InputError,
     active_task_count,
     check_max_filtered,
+    check_wait,
     describe_agent,
     filter_lines,
     parse_max_filtered,
@@ -417,8 +418,7 @@ class OfferFilterManager(object):
         elif not named and not self.params['exclusive']:
             raise InputError('name the agents with agent_id or hostname (or set exclusive=true to remove every '
                              'filter)')
-        if self.params['wait_timeout'] < 0 or self.params['wait_sleep'] < 0:
-            raise InputError('wait_timeout and wait_sleep must not be negative')
+        check_wait(self.params['wait_timeout'], self.params['wait_sleep'])
         if not self.params['drain']:
             for option in ('drain_grace_period', 'mark_gone'):
                 if self.params[option] not in (None, False):

@@ -64,7 +64,7 @@ options:
     version_added: 1.0.0
   interval:
     description:
-      - Seconds between two looks at the agents and the filters.
+      - Seconds between two looks at the agents and the filters, at least V(0.1).
       - A lost filter is put back at most this long after the master lost it (plus the time of one look).
     type: float
     default: 5.0
@@ -314,6 +314,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._client import D
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, name_list
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
     InputError,
+    check_hold,
     filter_lines,
     validate_names,
 )
@@ -344,10 +345,7 @@ class HoldManager(object):
         hostnames = validate_names(self.params['hostname'], 'hostname')
         if not hostnames:
             raise InputError('hostname is empty: name the agents to keep filtered')
-        if self.params['interval'] <= 0:
-            raise InputError('interval must be a number of seconds greater than 0, not %s' % self.params['interval'])
-        if self.params['hold_timeout'] < 0:
-            raise InputError('hold_timeout must not be negative')
+        check_hold(self.params['interval'], self.params['hold_timeout'], 'interval')
         self.tracker = HoldTracker(hostnames)
 
     def mark(self, status):

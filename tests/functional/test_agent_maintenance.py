@@ -424,7 +424,7 @@ def test_a_hold_with_a_bad_interval_is_refused_and_starts_nothing(site):
     assert run.rc != 0
     failure = run.last(HOLD)
     assert failure["_status"] == "failed", failure
-    assert "hold_interval must be a number of seconds greater than 0" in failure["msg"], failure
+    assert "hold_interval must be at least 0.1 seconds" in failure["msg"], failure
     assert not run.tasks("Maintain")
     assert site.holds() == {}
     assert site.held() == hosts

@@ -84,7 +84,7 @@ BAD_INPUT = [
     (
         "negative-wait-timeout",
         {"wait": True, "wait_timeout": -1, "agent_id": ["AGENT0"]},
-        ["wait_timeout and wait_sleep must not be negative"],
+        ["wait_timeout must not be negative"],
     ),
     ("timeout-not-a-number", {"timeout": "soon", "agent_id": ["AGENT0"]}, ["timeout", "float"]),
     (

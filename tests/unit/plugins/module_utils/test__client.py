@@ -14,11 +14,14 @@ import requests
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import (
     BUILD_LATER,
+    DEFAULT_TIMEOUT,
     MesosClientBase,
     MesosUrlError,
+    basic_auth,
     may_have_reached_master,
     normalize_master_url,
     parse_retry_after,
+    request_timeout,
     resolve_location,
     same_master,
     url_origin,
@@ -51,11 +54,46 @@ def test_normalize_master_url(given, expected):
         ("http://m1:port", "invalid port"),
         ("http://m1:5050/?x=1", "without query"),
         ("http://u:p@m1:5050", "principal and secret"),
+        ("http://[::1", "is not a valid URL"),
+        ("[::1:5050", "is not a valid URL"),
     ],
 )
 def test_normalize_master_url_rejects(given, fragment):
     with pytest.raises(MesosUrlError, match=fragment):
         normalize_master_url(given)
+
+
+@pytest.mark.parametrize("given, expected", [(None, DEFAULT_TIMEOUT), (0.5, 0.5), (30, 30.0)])
+def test_request_timeout(given, expected):
+    assert request_timeout(given) == expected
+
+
+@pytest.mark.parametrize("given", [0, 0.0, -1, float("nan"), float("inf")])
+def test_request_timeout_rejects(given):
+    # 0 used to become the default without a word
+    with pytest.raises(MesosError, match="timeout must be a number of seconds greater than 0"):
+        request_timeout(given)
+
+
+def test_basic_auth():
+    assert basic_auth(None, None) is None
+    assert basic_auth("ops", "s\xe9cret") == ("ops", "s\xe9cret")  # Latin-1 is what requests can send
+
+
+@pytest.mark.parametrize(
+    "principal, secret, fragment",
+    [
+        ("ops", None, "principal and secret go together, but secret is null"),
+        (None, "pw", "principal and secret go together, but principal is null"),
+        ("ops", "pw\u20ac\u4e2d", "secret contains a character outside Latin-1"),
+        ("op\u0161", "pw", "principal contains a character outside Latin-1"),
+    ],
+)
+def test_basic_auth_rejects(principal, secret, fragment):
+    with pytest.raises(MesosError, match=fragment) as caught:
+        basic_auth(principal, secret)
+    # nothing of the secret is shown, not even the character that could not be sent
+    assert not set(caught.value.msg) & set((secret or "").replace("pw", ""))
 
 
 @pytest.mark.parametrize(

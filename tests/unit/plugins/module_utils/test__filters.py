@@ -7,10 +7,13 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
+    WAIT_SLEEP_MIN,
     AgentIndex,
     InputError,
+    agent_problem,
     agent_report,
     check_max_filtered,
+    check_wait,
     compute_plan,
     filter_lines,
     max_filtered_limit,
@@ -57,10 +60,59 @@ def test_parse_max_filtered(value, expected):
     assert parse_max_filtered(value) == expected
 
 
-@pytest.mark.parametrize("value", [True, False, -1, "-1", "101%", "many", "3.5", 1.5, [], {}, "%"])
+@pytest.mark.parametrize(
+    "value", [True, False, -1, "-1", "101%", "many", "3.5", 1.5, [], {}, "%", "nan%", "NaN %", "inf%", float("nan")]
+)
 def test_parse_max_filtered_rejects(value):
     with pytest.raises(InputError):
         parse_max_filtered(value)
+
+
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        ({"hostname": ["a", "b"]}, 'has the hostname ["a", "b"], not a string'),
+        ({"hostname": {"name": "a"}}, "not a string"),
+        ({"hostname": 7}, "has the hostname 7, not a string"),
+        ({"TASK_RUNNING": "lots"}, 'has TASK_RUNNING: "lots", not a number of tasks'),
+        ({"TASK_STAGING": 1.5}, "has TASK_STAGING: 1.5"),
+        ({"TASK_KILLING": -2}, "has TASK_KILLING: -2"),
+        ({"TASK_FAILED": True}, "has TASK_FAILED: true"),
+    ],
+)
+def test_agent_problem_names_the_agent_and_the_field(change, fragment):
+    slaves = [slave(0), dict(slave(1), **change)]
+    problem = agent_problem(slaves)
+    assert problem is not None and problem.startswith("agent c0ffee-S1 ") and fragment in problem, problem
+
+
+def test_agent_problem_accepts_what_mesos_sends():
+    # no hostname, counts left out, and entries without an id (skipped where the list is used) are no problem
+    assert (
+        agent_problem([slave(0), {"id": "c0ffee-S9"}, {"hostname": ["x"]}, "junk", dict(slave(2), hostname=None)])
+        is None
+    )
+
+
+@pytest.mark.parametrize(
+    "timeout, sleep, fragment",
+    [
+        (-1, 5, "wait_timeout must not be negative"),
+        (float("nan"), 5, "wait_timeout must not be negative"),
+        (600, 0, "wait_sleep must be at least 0.1 seconds"),
+        (600, 0.05, "wait_sleep must be at least 0.1 seconds"),
+        (600, float("nan"), "wait_sleep must be at least 0.1 seconds"),
+    ],
+)
+def test_check_wait_refuses(timeout, sleep, fragment):
+    with pytest.raises(InputError, match=fragment):
+        check_wait(timeout, sleep)
+
+
+def test_check_wait_accepts_the_minimum_and_names_the_option():
+    check_wait(0, WAIT_SLEEP_MIN)
+    with pytest.raises(InputError, match="registration_sleep must be at least"):
+        check_wait(0, 0, "registration")
 
 
 @pytest.mark.parametrize(

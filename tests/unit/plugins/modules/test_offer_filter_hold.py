@@ -123,8 +123,11 @@ def test_errors_keep_the_first_and_the_latest():
     [
         (dict(hostname=[]), "hostname is empty"),
         (dict(hostname=[" "]), "hostname contains an empty entry"),
-        (dict(hostname=["a1"], interval=0), "interval must be a number of seconds greater than 0"),
+        (dict(hostname=["a1"], interval=0), "interval must be at least 0.1 seconds"),
+        (dict(hostname=["a1"], interval=0.01), "interval must be at least 0.1 seconds"),
         (dict(hostname=["a1"], hold_timeout=-1), "hold_timeout must not be negative"),
+        (dict(hostname=["a1"], hold_timeout=float("nan")), "hold_timeout must not be negative"),
+        (dict(hostname=["a1"], interval=float("nan")), "interval must be at least 0.1 seconds"),
         # until 2.0.0, timeout alone is the hold's duration
         (dict(hostname=["a1"], timeout=-1), "hold_timeout must not be negative"),
     ],
