@@ -241,7 +241,8 @@ class Drain(Step):
                 else:
                     for host in mine:
                         state.filtered_at(host, self.client.leader)
-        self.changed = bool(plan.add)
+        # What was done: a filter that failed part-way leaves only those added before the failure.
+        self.changed = bool(plan.add if self.check_mode else added)
         agents = []
         for host in hostnames:
             if host in self.deferred:
@@ -467,20 +468,19 @@ class Restore(Step):
         gone = []
         notes = []
         for agent_id in filtered:
-            if self.check_mode:
-                done.append(agent_id)
-                continue
-            outcome = self.backend.unfilter(agent_id, host)
-            if outcome == ALREADY_BACK:
-                gone.append(agent_id)
-                continue
-            if outcome == UNFILTERED_ANSWER_LOST:
-                notes.append(self.backend.answer_lost_note)
+            if not self.check_mode:
+                outcome = self.backend.unfilter(agent_id, host)
+                if outcome == ALREADY_BACK:
+                    gone.append(agent_id)
+                    continue
+                if outcome == UNFILTERED_ANSWER_LOST:
+                    notes.append(self.backend.answer_lost_note)
             done.append(agent_id)
+            # Set at once: the next agent id of this host may fail, after this one was put back.
+            self.changed = True
         if not self.check_mode:
             state.release(self.run, host, force=bool(self.params.get('force')))
         if done:
-            self.changed = True
             text = 'check mode: would be unfiltered' if self.check_mode else 'unfiltered'
             if host in self.lost:
                 notes.append('filter lost: %s; put back while waiting' % self.lost[host])

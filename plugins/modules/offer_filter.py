@@ -650,7 +650,9 @@ def main():
     except InputError as exc:
         client.fail(str(exc), added=[], removed=[], requests=client.request_count)
     except MesosError as exc:
-        exc.do_fail(client.module, added=manager.added, removed=manager.removed, pending=manager.pending,
+        # A failure part-way leaves the changes made before it: changed says so.
+        exc.do_fail(client.module, changed=bool(manager.added or manager.removed or manager.reasserted),
+                    added=manager.added, removed=manager.removed, pending=manager.pending,
                     reasserted=manager.reasserted, leader=client.leader, requests=client.request_count,
                     backend=manager.backend.name if manager.backend else None)
     finally:

@@ -470,7 +470,8 @@ def main():
     except InputError as exc:
         client.fail(str(exc), **manager.common())
     except MesosError as exc:
-        exc.do_fail(client.module, **manager.common())
+        # The first look may have filtered agents again before it failed: changed says so.
+        exc.do_fail(client.module, changed=bool(manager.reasserted), **manager.common())
     finally:
         client.close()
     result.update(manager.common())

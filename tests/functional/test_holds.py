@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import assert_ok, hostnames_of, module_task
+from conftest import assert_failed, assert_ok, hostnames_of, module_task
 
 from mesos_sim.waiting import wait_until
 
@@ -117,3 +117,16 @@ def test_timeout_alone_is_still_the_duration_with_a_deprecation_warning(run_task
     shown = " ".join(run.stdout.split()) + " ".join(str(d) for d in result.get("deprecations") or [])
     assert "timeout is taken as the duration of the hold (hold_timeout=2.0)" in shown, run.output
     assert cluster.filters() == {agent}
+
+
+def test_a_first_look_that_filtered_before_it_failed_is_changed(run_tasks, cluster):
+    """The first look filters one held agent, then the master fails on the next: changed must say that a filter was
+    added (it stays)."""
+    first, second = cluster.agent_ids[:2]
+    cluster.inject("/allocator/filters", count=2)  # the GET of the look and the first POST pass
+    cluster.inject("/allocator/filters", status=500, body="allocator exploded")
+    result = run_tasks(hold_task(cluster, hostname=hostnames_of(cluster, [first, second]), hold_timeout=0)).result
+    assert_failed(result, "the hold could not start", "allocator exploded")
+    assert [r["agent_id"] for r in result["reasserted"]] == [first]
+    assert result["changed"] is True
+    assert cluster.filters() == {first}

@@ -254,6 +254,7 @@ def test_fails_halfway_and_reports_progress(run_tasks, cluster):
     result = run_tasks(offer_filter(cluster, agent_id=ids)).result
     assert_failed(result, "HTTP 500", "allocator exploded")
     assert result["added"] == ids[:2]
+    assert result["changed"] is True  # the two filters added before the failure stay
     assert result["pending"] == ids[2:]
     assert cluster.filters() == set(ids[:2])
 
