@@ -66,9 +66,21 @@ options:
     version_added: 1.0.0
   timeout:
     description:
-      - Seconds to wait for the answer to one HTTP request, greater than 0.
+      - Seconds one HTTP request may take in all (greater than 0), from connecting to the last byte of the answer's body. A master
+        or proxy that sends its answer too slowly fails the request at this deadline, however steadily the bytes
+        come.
+      - A request that timed out is sent once more before the task fails.
     type: float
     default: 10
+    version_added: 1.0.0
+  max_body_size:
+    description:
+      - The largest answer body accepted from a master, both as sent and once unpacked from gzip, in bytes or
+        with a unit such as V(128M) or V(1G). A larger answer fails the task with an error naming this limit.
+      - The default holds the C(/master/state-summary) of a cluster of 10,000 agents many times over; raise it
+        only when the error says so.
+    type: bytes
+    default: 128M
     version_added: 1.0.0
   leader_timeout:
     description:

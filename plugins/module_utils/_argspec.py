@@ -72,6 +72,7 @@ def mesos_connection_argspec():
             client_key=dict(type='path', no_log=False),
             timeout=dict(type='float', default=10.0),
             leader_timeout=dict(type='float', default=30.0),
+            max_body_size=dict(type='bytes', default='128M'),
         ),
         required_together=[('principal', 'secret')],
         required_by={'client_key': 'client_cert'},

@@ -35,11 +35,9 @@ What it does, and what it trusts:
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import time
-import traceback
 
 from urllib.parse import urlsplit, urlunsplit
 
@@ -50,16 +48,18 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._errors import (
     short_body,
 )
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import agent_problem
-
-REQUESTS_IMPORT_ERROR = None
-try:
-    import requests
-    import requests.exceptions
-    import requests.utils
-    HAS_REQUESTS = True
-except ImportError:
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
-    HAS_REQUESTS = False
+from ansible_collections.mesos.maintenance.plugins.module_utils._transport import (
+    GATEWAY_STATUS,
+    HAS_REQUESTS,
+    MAX_ATTEMPTS,
+    MAX_READ_TIMEOUTS,
+    REQUESTS_IMPORT_ERROR,
+    RETRY_STATUS,
+    AnswerLostError,
+    Transport,
+    num_text,
+    parse_retry_after,
+)
 
 
 FILTERS_PATH = '/allocator/filters'
@@ -70,25 +70,13 @@ STATE_SUMMARY_PATH = '/master/state-summary'
 BUILD_0AFDD8B = '0afdd8b'
 BUILD_LATER = 'later'
 
-RETRY_STATUS = (408, 429, 502, 503, 504)
 REDIRECT_STATUS = (301, 302, 303, 307, 308)
-# A proxy's "the master did not answer (properly)": the master's own handlers do not send these, so the request
-# got past the proxy and the master may have applied it.
-GATEWAY_STATUS = (502, 504)
-MAX_ATTEMPTS = 5           # attempts per call for transient failures
 MAX_LEADER_CHANGES = 3     # 307s (leader moved) followed per call
-MAX_READ_TIMEOUTS = 2      # attempts per call when the master accepts the connection but does not answer
-RETRY_AFTER_CAP = 10.0     # never sleep longer than this for one Retry-After
 DISCOVERY_PAUSE = 0.5      # pause between two rounds over all masters
-DEFAULT_TIMEOUT = 10.0     # seconds for one request when timeout is not set
 
 
 class MesosUrlError(MesosError):
     pass
-
-
-class AnswerLostError(TransportError):
-    """No answer came, but the request may have reached the master, which may have acted on it."""
 
 
 # The one message for a run without a master URL, whichever module, role or playbook it comes from: every way to
@@ -123,16 +111,6 @@ def normalize_master_url(url):
     if parts.username or parts.password:
         raise MesosUrlError('master_url %r: give credentials with principal and secret, not in the URL' % url)
     return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path.rstrip('/'), '', ''))
-
-
-def request_timeout(value):
-    """The ``timeout`` option: seconds for one request, ``DEFAULT_TIMEOUT`` when not set."""
-    if value is None:
-        return DEFAULT_TIMEOUT
-    if not 0 < value < float('inf'):  # also false for NaN
-        raise MesosError('timeout must be a number of seconds greater than 0 (the wait for the answer to one HTTP '
-                         'request; default %s), not %s' % (_num(DEFAULT_TIMEOUT), value))
-    return float(value)
 
 
 def basic_auth(principal, secret):
@@ -208,84 +186,6 @@ def same_master(url_a, url_b):
     if host_a == host_b:
         return True
     return bool(_addresses(host_a, port_a) & _addresses(host_b, port_b))
-
-
-def parse_retry_after(value, default, cap=RETRY_AFTER_CAP):
-    """Seconds to wait from a ``Retry-After`` header (only the delta-seconds form), bounded by ``cap``."""
-    if value is None:
-        return min(default, cap)
-    try:
-        seconds = float(str(value).strip())
-    except ValueError:
-        return min(default, cap)
-    if seconds < 0:
-        seconds = 0.0
-    return min(seconds, cap)
-
-
-DNS_MARKERS = ('name or service not known', 'nodename nor servname', 'temporary failure in name resolution',
-               'failed to resolve', 'nameresolutionerror', 'no address associated with hostname', 'getaddrinfo failed')
-REFUSED_MARKERS = ('connection refused', 'errno 111')
-
-
-def describe_exception(exc):
-    """Classify a requests exception: (short text, transient?)."""
-    text = str(exc)
-    lowered = text.lower()
-    if isinstance(exc, requests.exceptions.SSLError):
-        reason = 'TLS handshake failed'
-        if 'certificate verify failed' in lowered or 'certificate_verify_failed' in lowered:
-            reason = 'TLS certificate verification failed'
-        elif 'hostname' in lowered and 'match' in lowered:
-            reason = 'TLS certificate does not match the host name'
-        return ('%s (%s); give the CA that signed the master certificate in ca_path, or set '
-                'validate_certs=false to skip verification (insecure)' % (reason, _last_reason(text)), False)
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return 'connection timed out', True
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return 'no answer within the timeout', True
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        if any(marker in lowered for marker in DNS_MARKERS):
-            return 'host name cannot be resolved (DNS)', False
-        if any(marker in lowered for marker in REFUSED_MARKERS):
-            return 'connection refused (is mesos-master running and listening there?)', True
-        if 'remotedisconnected' in lowered or 'connection aborted' in lowered or 'connection reset' in lowered:
-            return 'connection closed by the master without an answer', True
-        return 'connection failed (%s)' % _last_reason(text), True
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
-                        requests.exceptions.MissingSchema)):
-        return 'invalid URL (%s)' % text, False
-    if isinstance(exc, (IOError, OSError)):
-        # e.g. a client_cert/ca_path file that cannot be read
-        return 'cannot set up the connection (%s)' % text, False
-    return '%s: %s' % (type(exc).__name__, text), False
-
-
-def may_have_reached_master(exc):
-    """Whether the request behind a requests exception may have reached the master (which may then have acted on
-    it) although no answer came back: a read timeout, or a connection closed or reset after it was open.
-
-    Only a connection that was never made is sure to have carried nothing: refused, unresolvable host, connect
-    timeout, TLS handshake, or any other failure to establish it. A kept-alive connection that the master closed
-    just as the request went out looks like a lost answer too; the cost of that doubt is only a change reported
-    as ours that somebody else made in the same instant.
-    """
-    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
-        return False
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return True
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        lowered = str(exc).lower()
-        never_connected = DNS_MARKERS + REFUSED_MARKERS + ('failed to establish a new connection',)
-        return not any(marker in lowered for marker in never_connected)
-    return False
-
-
-def _last_reason(text, limit=200):
-    text = text.strip()
-    if len(text) > limit:
-        text = '...' + text[-limit:]
-    return text
 
 
 def parse_json(response, method, url):
@@ -365,7 +265,6 @@ class MesosClientBase(object):
             if url not in masters:
                 masters.append(url)
         self.masters = masters
-        self.timeout = request_timeout(params.get('timeout'))
         self.leader_timeout = max(0.0, float(params.get('leader_timeout') or 0))
         self.principal = params.get('principal')
         self.secret = params.get('secret')
@@ -373,20 +272,7 @@ class MesosClientBase(object):
         self._trusted = set(url_origin(m) for m in masters)
         self.leader = None
         self.build = None
-        self.request_count = 0
-        self._session = None
-        # Given with every request, not on the session: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE
-        # override a session's verify setting, but not a per-request one.
-        if not params.get('validate_certs', True):
-            self._verify = False
-        else:
-            self._verify = (params.get('ca_path') or os.environ.get('REQUESTS_CA_BUNDLE')
-                            or os.environ.get('CURL_CA_BUNDLE') or True)
-        self._proxies = {}
-        self._cert = None
-        if params.get('client_cert'):
-            self._cert = (params['client_cert'], params['client_key']) if params.get('client_key') \
-                else params['client_cert']
+        self.transport = Transport(params)
 
     # --- hooks -------------------------------------------------------------------------------------------
     def warn(self, msg):
@@ -394,59 +280,16 @@ class MesosClientBase(object):
 
     # --- transport ---------------------------------------------------------------------------------------
     @property
-    def session(self):
-        if self._session is None:
-            session = requests.Session()
-            # No per-request environment lookups (proxies, CA bundle and ~/.netrc for every request cost about a
-            # tenth of the time of a bulk change). The proxies and the CA bundle from the environment are applied
-            # explicitly instead (see _proxies_for and __init__); ~/.netrc is never read, so credentials only ever
-            # come from principal and secret.
-            session.trust_env = False
-            if not self.params.get('validate_certs', True):
-                try:
-                    import urllib3
-                    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-                except Exception:  # pragma: no cover - cosmetic only
-                    pass
-            session.headers['User-Agent'] = 'mesos.maintenance (python-requests)'
-            session.headers['Accept'] = 'application/json'
-            self._session = session
-        return self._session
-
-    def _proxies_for(self, url):
-        """The proxies the environment (``HTTPS_PROXY``, ``NO_PROXY``, ...) sets for a URL's origin, looked up once."""
-        origin = url_origin(url)
-        if origin not in self._proxies:
-            try:
-                self._proxies[origin] = requests.utils.get_environ_proxies(url)
-            except Exception:  # a malformed proxy variable must not break the module
-                self._proxies[origin] = {}
-        return self._proxies[origin]
+    def request_count(self):
+        return self.transport.request_count
 
     def is_trusted(self, url):
         return url_origin(url) in self._trusted
 
     def send(self, method, url, params=None, json_body=None):
-        """One HTTP request, no retries, no redirects. Raises ``TransportError`` when no answer came."""
-        headers = {}
-        data = None
-        if json_body is not None:
-            # Exactly "application/json": the allocator answers 415 to anything else, charset included.
-            data = json.dumps(json_body)
-            headers['Content-Type'] = 'application/json'
+        """One HTTP request, no retries, no redirects (see ``Transport.send``)."""
         auth = self._auth if self._auth is not None and self.is_trusted(url) else None
-        self.request_count += 1
-        try:
-            return self.session.request(method, url, params=params, data=data, headers=headers, auth=auth,
-                                        timeout=self.timeout, allow_redirects=False, verify=self._verify,
-                                        cert=self._cert, proxies=self._proxies_for(url))
-        except Exception as exc:  # requests raises many kinds; classify them all
-            text, transient = describe_exception(exc)
-            shown = url if not params else '%s?%s' % (url, '&'.join('%s=%s' % kv for kv in sorted(params.items())))
-            if 'timed out' in text or 'no answer' in text:
-                text = '%s (timeout=%ss)' % (text, self.timeout)
-            error = AnswerLostError if may_have_reached_master(exc) else TransportError
-            raise error('%s %s: %s' % (method, shown, text), transient, method=method, url=shown)
+        return self.transport.send(method, url, params=params, json_body=json_body, auth=auth)
 
     # --- leader discovery --------------------------------------------------------------------------------
     def discover_leader(self):
@@ -493,7 +336,7 @@ class MesosClientBase(object):
             remaining = deadline - self._clock()
             if remaining <= 0:
                 raise MesosError('no leading Mesos master found within leader_timeout=%ss: %s'
-                                 % (_num(self.leader_timeout), '; '.join(notes)))
+                                 % (num_text(self.leader_timeout), '; '.join(notes)))
             self._sleep(min(DISCOVERY_PAUSE, remaining))
 
     def get_leader(self):
@@ -524,7 +367,7 @@ class MesosClientBase(object):
                 if not exc.transient or attempts >= MAX_ATTEMPTS:
                     raise
                 answer_lost = answer_lost or isinstance(exc, AnswerLostError)
-                if 'no answer' in exc.msg:
+                if getattr(exc, 'timed_out', False):
                     read_timeouts += 1
                     if read_timeouts >= MAX_READ_TIMEOUTS:
                         raise
@@ -567,7 +410,7 @@ class MesosClientBase(object):
         """A 503 that did not go away. On later module builds the cause is often the credentials."""
         body = short_body(response.content, 200) or ''
         msg = '%s %s answered 503 %s for longer than leader_timeout=%ss' % (
-            method, url, body, _num(self.leader_timeout))
+            method, url, body, num_text(self.leader_timeout))
         if 'No leader elected' in body and self.leader:
             # /master/redirect named a leader, so an election is not what is missing. Later builds of the
             # allocator module turn any failure of their internal /master/state request into this 503.
@@ -732,16 +575,7 @@ class MesosClientBase(object):
         return self.build
 
     def close(self):
-        if self._session is not None:
-            self._session.close()
-            self._session = None
-
-
-def _num(value):
-    """Print 30.0 as 30."""
-    if float(value).is_integer():
-        return int(value)
-    return value
+        self.transport.close()
 
 
 class MesosModuleClient(MesosClientBase):

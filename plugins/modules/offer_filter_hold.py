@@ -310,7 +310,7 @@ import time
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import BACKEND_ARGSPEC, ArgumentSpec
 from ansible_collections.mesos.maintenance.plugins.module_utils._backends import select_backend
-from ansible_collections.mesos.maintenance.plugins.module_utils._client import DEFAULT_TIMEOUT, MesosModuleClient
+from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, name_list
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
     InputError,
@@ -319,6 +319,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._filters import 
     validate_names,
 )
 from ansible_collections.mesos.maintenance.plugins.module_utils._hold import HoldTracker, keep_errors, look_once
+from ansible_collections.mesos.maintenance.plugins.module_utils._transport import DEFAULT_TIMEOUT
 
 # How often the release file is looked at between two looks at the master: a release should end the hold
 # at once, while a look costs two requests to the leader.

@@ -155,5 +155,5 @@ class StepAction(ActionBase):
 
 # The options the undo of a drain passes on to the restore: the connection, the backend, the run and its ledger.
 UNDO_KEEP = ('master_url', 'principal', 'secret', 'validate_certs', 'ca_path', 'client_cert', 'client_key', 'timeout',
-             'leader_timeout', 'backend', 'run_id', 'ledger_file', 'ledger_zookeeper', 'ledger_timeout',
+             'max_body_size', 'leader_timeout', 'backend', 'run_id', 'ledger_file', 'ledger_zookeeper', 'ledger_timeout',
              'progress_interval')

@@ -14,19 +14,21 @@ import requests
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import (
     BUILD_LATER,
-    DEFAULT_TIMEOUT,
     MesosClientBase,
     MesosUrlError,
     basic_auth,
-    may_have_reached_master,
     normalize_master_url,
-    parse_retry_after,
-    request_timeout,
     resolve_location,
     same_master,
     url_origin,
 )
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
+from ansible_collections.mesos.maintenance.plugins.module_utils._transport import (
+    DEFAULT_TIMEOUT,
+    may_have_reached_master,
+    parse_retry_after,
+    request_timeout,
+)
 
 # --- pure helpers ---------------------------------------------------------------------------------------------------
 
