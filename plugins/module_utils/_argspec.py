@@ -18,6 +18,8 @@ import copy
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import redact, redact_all
+
 
 class ArgumentSpec(object):
     """An argument spec plus its constraint lists, which can be merged and then turned into a module."""
@@ -55,6 +57,28 @@ class ArgumentSpec(object):
             required_by=self.required_by,
             **kwargs
         )
+
+
+class MesosAnsibleModule(AnsibleModule):
+    """An AnsibleModule that shows no URL userinfo and no credentials (see ``_errors.redact``) in anything it
+    returns or warns, its invocation included: ``no_log`` hides the secret as given, not a password in
+    ``master_url`` nor the base64 form of the credentials that a proxy may echo."""
+
+    def warn(self, warning):
+        super(MesosAnsibleModule, self).warn(redact(warning))
+
+    def exit_json(self, **kwargs):
+        super(MesosAnsibleModule, self).exit_json(**self._redacted(kwargs))
+
+    def fail_json(self, msg, **kwargs):
+        kwargs['msg'] = msg
+        super(MesosAnsibleModule, self).fail_json(**self._redacted(kwargs))
+
+    def _redacted(self, result):
+        result = redact_all(result)
+        # Ansible adds the module's arguments (when it shows them at all) unless the result has them already.
+        result.setdefault('invocation', {'module_args': redact_all(getattr(self, 'params', None) or {})})
+        return result
 
 
 def mesos_connection_argspec():

@@ -587,10 +587,13 @@ class MesosModuleClient(MesosClientBase):
         # Imported here so that the base client stays usable without AnsibleModule.
         from ansible.module_utils.basic import missing_required_lib
 
-        from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import mesos_connection_argspec
+        from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import (
+            MesosAnsibleModule,
+            mesos_connection_argspec,
+        )
 
         spec = mesos_connection_argspec().merge(argspec)
-        self.module = spec.create_ansible_module(supports_check_mode=supports_check_mode)
+        self.module = spec.create_ansible_module(module_class=MesosAnsibleModule, supports_check_mode=supports_check_mode)
         if not HAS_REQUESTS:
             self.module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
         if settle is not None:

@@ -10,19 +10,89 @@ message echoes (an answer's body, a list of names)."""
 
 from __future__ import annotations
 
+import base64
+import json
+import re
+
 BODY_LIMIT = 300
 # How many names (agents, hosts, groups) a message lists before it counts the rest: one that named all of 10,000
 # unknown agents was 340 KB.
 NAMES_SHOWN = 20
+HIDDEN = '********'
+
+# The user name and password of a URL (also scheme-less, as in a Location //user:pw@host:port): everything between
+# // and the last @ before the path.
+USERINFO = re.compile(r"//[^/?#\s'\"<>]*@")
+# An Authorization value, whoever's: a proxy that reflects the request's headers shows it in its error page.
+AUTHORIZATION = re.compile(r'\b(Basic|Bearer|Digest)(\s+)[A-Za-z0-9._~+/=-]+')
+
+# The credentials of this process's connections in every form they travel in (see hide), longest first: the secret
+# may be part of the base64 of the pair.
+_HIDDEN_VALUES = []
+
+
+def hide(principal, secret):
+    """Hide these credentials from every message, body and result from now on: the secret, and the base64 of
+    ``principal:secret`` that HTTP Basic sends (``no_log`` only knows the secret as it was given)."""
+    secret = str(secret)
+    if not secret:
+        return
+    pair = ('%s:%s' % (principal, secret)).encode('utf-8')
+    values = set(_HIDDEN_VALUES) | set((secret, base64.b64encode(pair).decode('ascii')))
+    _HIDDEN_VALUES[:] = sorted(values, key=len, reverse=True)
+
+
+def redact(text):
+    """``text`` without URL userinfo, Authorization values and the credentials given to ``hide``."""
+    if not isinstance(text, str):
+        return text
+    if '//' in text and '@' in text:
+        text = USERINFO.sub('//' + HIDDEN + '@', text)
+    if _has_authorization(text):
+        text = AUTHORIZATION.sub(r'\1\2' + HIDDEN, text)
+    for value in _HIDDEN_VALUES:
+        if value in text:
+            text = text.replace(value, HIDDEN)
+    return text
+
+
+def _has_authorization(text):
+    # The substring tests first: the regular expression alone takes a third of a second on 2 MB.
+    return ('Basic' in text or 'Bearer' in text or 'Digest' in text) and AUTHORIZATION.search(text) is not None
+
+
+def _needs_redaction(text):
+    return bool(USERINFO.search(text) or _has_authorization(text) or any(value in text for value in _HIDDEN_VALUES))
+
+
+def redact_all(value):
+    """``redact`` applied to every string in a result (dicts, lists and tuples walked through)."""
+    try:
+        # One pass over the whole result in C first: nearly every result (10,000 agents' worth) is clean.
+        if not _needs_redaction(json.dumps(value, default=str)):
+            return value
+    except (TypeError, ValueError):
+        pass
+    return _redact_walk(value)
+
+
+def _redact_walk(value):
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return dict((key, _redact_walk(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_redact_walk(item) for item in value]
+    return value
 
 
 def short_body(body, limit=BODY_LIMIT):
-    """Return a printable, length-limited version of a response body."""
+    """Return a printable, length-limited version of a response body, credentials hidden before it is cut."""
     if body is None:
         return None
     if isinstance(body, bytes):
         body = body.decode('utf-8', 'replace')
-    body = body.strip()
+    body = redact(body).strip()
     if len(body) > limit:
         body = body[:limit] + '... (%d characters in all)' % len(body)
     return body
@@ -55,10 +125,11 @@ class MesosError(Exception):
     """
 
     def __init__(self, msg, method=None, url=None, status=None, body=None, **result):
+        msg = redact(msg)
         super(MesosError, self).__init__(msg)
         self.msg = msg
         self.method = method
-        self.url = url
+        self.url = redact(url)
         self.status = status
         self.body = short_body(body)
         self.result = result

@@ -28,7 +28,11 @@ import threading
 import traceback
 import zlib
 
-from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, TransportError
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import (
+    MesosError,
+    TransportError,
+    hide,
+)
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -313,7 +317,8 @@ class Transport(object):
     """Sends one request at a time to a URL it is given, with a deadline and a size cap; no retries, no redirects.
 
     ``params`` are the connection options (``timeout``, ``max_body_size``, ``validate_certs``, ``ca_path``,
-    ``client_cert``, ``client_key``).
+    ``client_cert``, ``client_key``, ``principal``, ``secret``). The credentials are only registered to be hidden
+    from anything shown (``_errors.redact``); which request carries them is the caller's choice.
     """
 
     def __init__(self, params):
@@ -337,6 +342,8 @@ class Transport(object):
         self.request_count = 0
         self._proxies = {}
         self._session = None
+        if params.get('principal') is not None and params.get('secret') is not None:
+            hide(params['principal'], params['secret'])
 
     @property
     def session(self):

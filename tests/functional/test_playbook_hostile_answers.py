@@ -1,15 +1,18 @@
 # Copyright (c) mesos.maintenance contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Hostile answers, over real HTTP through the modules.
+"""Hostile answers and credentials in the wrong places, over real HTTP through the modules.
 
 A tiny master in the test answers `/master/redirect` with itself as the leader and every other request the hostile
-way the test asks for: a body (or the headers) dripping one byte every two seconds, a gzip bomb, a body too large.
-Each test fails without the bound it checks.
+way the test asks for: a body (or the headers) dripping one byte every two seconds, a gzip bomb, a body too large,
+an error page that reflects the request's headers. Each test fails without the bound or the redaction it checks.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import socket
 import threading
 import time
 import zlib
@@ -21,12 +24,15 @@ from conftest import assert_failed, assert_ok
 OFFER_FILTER_INFO = "mesos.maintenance.offer_filter_info"
 FILTERS = b'{"filters":[]}'
 SUMMARY = b'{"slaves":[]}'
+PRINCIPAL, SECRET = "ops", "s3cret-Pa55"
+TOKEN = base64.b64encode(f"{PRINCIPAL}:{SECRET}".encode()).decode()
 
 
 class HostileMaster:
-    """`/master/redirect` names this server as the leader; any other request is answered by `answer(handler)`."""
+    """`/master/redirect` names this server (as `location`, default `//127.0.0.1:<port>`); any other request is
+    answered by `answer(handler)`."""
 
-    def __init__(self, answer):
+    def __init__(self, answer, location=None):
         hostile = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,7 +59,7 @@ class HostileMaster:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.location = f"//127.0.0.1:{self.port}"
+        self.location = location or f"//127.0.0.1:{self.port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self):
@@ -65,8 +71,8 @@ class HostileMaster:
 def hostile():
     started = []
 
-    def start(answer):
-        master = HostileMaster(answer)
+    def start(answer, **kwargs):
+        master = HostileMaster(answer, **kwargs)
         started.append(master)
         return master
 
@@ -192,3 +198,62 @@ def test_a_gzip_answer_within_the_cap_is_read(run_tasks, hostile):
 
     master = hostile(answer)
     assert_ok(run_tasks(info_task([master.url], max_body_size="1K")).result, changed=False)
+
+
+# --- credentials never shown -----------------------------------------------------------------------------------------
+
+
+def reflect_headers(handler):
+    """A proxy's error page that shows the request as it came."""
+    headers = sorted(handler.headers.items(), key=lambda item: item[0] != "Authorization")
+    page = ("proxy error; your request: " + " | ".join(f"{k}: {v}" for k, v in headers)).encode()
+    head(handler, status=502 if handler.command != "GET" else 400, length=len(page))
+    handler.wfile.write(page)
+
+
+def test_an_error_page_reflecting_the_authorization_header_is_redacted(run_tasks, hostile):
+    master = hostile(reflect_headers)
+    run = run_tasks(info_task([master.url], principal=PRINCIPAL, secret=SECRET, leader_timeout=0))
+    result = run.result
+    assert_failed(result, "400 Bad Request", "proxy error", "Authorization: Basic ********")
+    shown = json.dumps(result)
+    assert TOKEN not in shown and SECRET not in shown, shown
+
+
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "master_url",
+    [
+        "http://ops:pw-x9@127.0.0.1:port",  # the port is the problem
+        "http://ops:pw-x9@127.0.0.1:99999",
+        "http://ops:pw-x9@unreachable.invalid:5050",
+        "http://ops:pw-x9@127.0.0.1:CLOSED",
+    ],
+)
+def test_userinfo_of_master_url_is_never_shown(run_tasks, master_url):
+    master_url = master_url.replace("CLOSED", str(closed_port()))
+    run = run_tasks(info_task([master_url], leader_timeout=0))
+    assert run.result["_status"] == "failed"
+    shown = json.dumps(run.result) + run.stdout + run.stderr
+    assert "pw-x9" not in shown, shown
+
+
+def honest(handler):
+    """What a master with no agents answers."""
+    body = SUMMARY if handler.path.startswith("/master/state-summary") else FILTERS
+    head(handler, length=len(body))
+    handler.wfile.write(body)
+
+
+def test_userinfo_in_the_leaders_location_is_never_shown(run_tasks, hostile):
+    master = hostile(honest)
+    master.location = f"//ops:pw-x9@127.0.0.1:{master.port}"
+    result = run_tasks(info_task([master.url])).result
+    assert_ok(result, changed=False)
+    assert result["leader"] == f"http://********@127.0.0.1:{master.port}"
+    assert "pw-x9" not in json.dumps(result)
