@@ -292,7 +292,12 @@ class _Body(object):
         # Unpack at most one byte more than the room left: a gzip bomb stops here, not in memory.
         data = chunk
         while data:
-            self._take(self._gunzip.decompress(data, self.limit - self.size + 1))
+            try:
+                self._take(self._gunzip.decompress(data, self.limit - self.size + 1))
+            except zlib.error as exc:
+                raise MesosError('%s %s: the answer (HTTP %s) is not valid gzip (%s)'
+                                 % (self.method, self.url, self.status, exc),
+                                 method=self.method, url=self.url, status=self.status)
             data = self._gunzip.unconsumed_tail
 
     def content(self):
@@ -432,6 +437,9 @@ class Transport(object):
         if length.isdigit() and int(length) > self.max_body_size:
             raise _Body(self.max_body_size, None, method, url, status).too_large('Content-Length: %s' % length)
         encoding = response.headers.get('Content-Encoding', '').strip().lower()
+        if encoding not in ('', 'identity', 'gzip', 'x-gzip'):
+            raise MesosError('%s %s: the answer (HTTP %s) is encoded with %r, which was not asked for (only gzip is)'
+                             % (method, url, status, encoding), method=method, url=url, status=status)
         return read_body(response.raw, self.max_body_size, encoding, method, url, status)
 
     def _failure(self, exc, method, url, params, timed_out, answered):

@@ -200,6 +200,27 @@ def test_a_gzip_answer_within_the_cap_is_read(run_tasks, hostile):
     assert_ok(run_tasks(info_task([master.url], max_body_size="1K")).result, changed=False)
 
 
+def deflated(handler):
+    packed = zlib.compress(FILTERS)
+    head(handler, length=len(packed), extra=[("Content-Encoding", "deflate")])
+    handler.wfile.write(packed)
+
+
+def corrupt_gzip(handler):
+    packed = b"\x1f\x8b" + b"not gzip at all"
+    head(handler, length=len(packed), extra=[("Content-Encoding", "gzip")])
+    handler.wfile.write(packed)
+
+
+@pytest.mark.parametrize(
+    "answer, fragment",
+    [(deflated, "is encoded with 'deflate', which was not asked for"), (corrupt_gzip, "is not valid gzip")],
+)
+def test_an_encoding_that_cannot_be_read_is_named(run_tasks, hostile, answer, fragment):
+    master = hostile(answer)
+    assert_failed(run_tasks(info_task([master.url], leader_timeout=0)).result, fragment, "/allocator/filters")
+
+
 # --- credentials never shown -----------------------------------------------------------------------------------------
 
 
