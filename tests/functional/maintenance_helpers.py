@@ -15,15 +15,18 @@ friends); there "filtered" means deactivated.
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from mesos_sim import control
@@ -38,6 +41,7 @@ NATIVE = "native"
 # Both builds of the Offer Filtering Allocator module, and Mesos' own deactivation.
 BACKENDS = ["0afdd8b", "later", NATIVE]
 OPERATOR_PATH = "/master/api/v1"
+ALLOCATOR_BUILD = HERE.parent / "allocator_module" / "build.sh"
 # The v1 operator calls that take an agent out of the offer cycle / put it back.
 NATIVE_FILTER_CALLS = ("DEACTIVATE_AGENT", "DRAIN_AGENT")
 NATIVE_UNFILTER_CALLS = ("REACTIVATE_AGENT",)
@@ -440,3 +444,29 @@ def _natural(hostname):
     head, _, rest = hostname.partition("-")
     number = rest.split(".", 1)[0]
     return (head, int(number) if number.isdigit() else 0, hostname)
+
+
+def build_allocator_libs(out: Path) -> Path:
+    """The test builds of the Offer Filtering Allocator module and another module (tests/allocator_module), into out."""
+    if shutil.which("gcc") is None:
+        pytest.fail("gcc is needed to build the test module libraries")
+    subprocess.run(["bash", str(ALLOCATOR_BUILD), str(out)], check=True, capture_output=True)
+    return out
+
+
+def allocator_role_vars(src: Path, master, tmp_path: Path, **extra) -> dict:
+    """Variables of the offer_filter_allocator role for a run on localhost against a simulated master (a one-master
+    mesos_sim Cluster), with the module src and every file the role reads or writes under tmp_path."""
+    return {
+        "offer_filter_allocator_src": str(src),
+        "offer_filter_allocator_checksum": "sha256:" + hashlib.sha256(src.read_bytes()).hexdigest(),
+        "offer_filter_allocator_master_address": "127.0.0.1",
+        "offer_filter_allocator_master_port": int(master.urls[0].rsplit(":", 1)[1]),
+        "offer_filter_allocator_masters": ["localhost"],
+        "offer_filter_allocator_cache_dir": str(tmp_path / "cache"),
+        "offer_filter_allocator_env_file": str(tmp_path / "default-mesos-master"),
+        "offer_filter_allocator_flags_dir": str(tmp_path / "mesos-master"),
+        "offer_filter_allocator_dropin_path": str(tmp_path / "dropin.conf"),
+        "offer_filter_allocator_modules_json_path": str(tmp_path / "modules.json"),
+        **extra,
+    }

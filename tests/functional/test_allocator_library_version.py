@@ -10,14 +10,13 @@ and say so when name and record disagree."""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from maintenance_helpers import ALLOCATOR_BUILD, allocator_role_vars, build_allocator_libs
 
-BUILD = Path(__file__).resolve().parents[1] / "allocator_module" / "build.sh"
 MODULE = "im_getty_mesos_OfferFilteringAllocator"
 RELEASE = "libofferfilterallocator-1.0.1-v1-RC5"
 INFO = "mesos.maintenance.allocator_library_info"
@@ -27,10 +26,7 @@ READ = "Read the Mesos version recorded inside the library"
 
 @pytest.fixture(scope="module")
 def libs(tmp_path_factory) -> Path:
-    if shutil.which("gcc") is None:
-        pytest.fail("gcc is needed to build the test module libraries")
-    out = tmp_path_factory.mktemp("libs")
-    subprocess.run(["bash", str(BUILD), str(out)], check=True, capture_output=True)
+    out = build_allocator_libs(tmp_path_factory.mktemp("libs"))
     for name, source in {
         "misnamed/libofferfilterallocator-1.0.3-v1-RC5.so": f"{RELEASE}.so",
         "unnamed/liballocator.so": f"{RELEASE}.so",
@@ -39,7 +35,7 @@ def libs(tmp_path_factory) -> Path:
         shutil.copy(out / source, out / name)
     (out / "html").mkdir()
     (out / "html" / f"{RELEASE}.so").write_text("<html>404 Not Found</html>\n")
-    source = BUILD.parent / "offerfilterallocator.c"
+    source = ALLOCATOR_BUILD.parent / "offerfilterallocator.c"
     (out / "api1").mkdir()
     subprocess.run(
         ["gcc", "-shared", "-fPIC", '-DMODULE_API_VERSION="1"', "-o", str(out / "api1" / f"{RELEASE}.so"), str(source)],
@@ -175,20 +171,7 @@ def master():
 @pytest.fixture
 def preflight(libs, master, run_tasks, tmp_path):
     def run(src, **extra):
-        path = libs / src
-        role_vars = {
-            "offer_filter_allocator_src": str(path),
-            "offer_filter_allocator_checksum": "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest(),
-            "offer_filter_allocator_master_address": "127.0.0.1",
-            "offer_filter_allocator_master_port": int(master.urls[0].rsplit(":", 1)[1]),
-            "offer_filter_allocator_masters": ["localhost"],
-            "offer_filter_allocator_cache_dir": str(tmp_path / "cache"),
-            "offer_filter_allocator_env_file": str(tmp_path / "default-mesos-master"),
-            "offer_filter_allocator_flags_dir": str(tmp_path / "mesos-master"),
-            "offer_filter_allocator_dropin_path": str(tmp_path / "dropin.conf"),
-            "offer_filter_allocator_modules_json_path": str(tmp_path / "modules.json"),
-            **extra,
-        }
+        role_vars = allocator_role_vars(libs / src, master, tmp_path, **extra)
         task = {
             "name": "preflight",
             "ansible.builtin.include_role": {

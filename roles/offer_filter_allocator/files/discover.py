@@ -3,28 +3,74 @@
 """Read how mesos-master is configured on this host, without changing anything.
 
 Arguments: env_file flags_dir dropin_path service_name modules_json_path (may be "").
-Prints one JSON object: every file the role may change (exists, content), the --modules,
---modules_dir and --allocator settings found in each of the three places sites use, the
-modules manifest in use, and the service's state.
+Prints one JSON object: every file the role may change (exists, content, and the owner, group
+and mode to write it with), the --modules, --modules_dir and --allocator settings found in each
+of the three places sites use, the modules manifest in use, the service's state and the user it
+runs as.
+
+A file keeps its owner, group and mode (a modules manifest or an environment file may hold
+secrets: ZooKeeper credentials, an authenticator's password). A new one is 0640, owned by the
+user and group mesos-master runs as (systemd's User=/Group=; root when not set), except the
+systemd drop-in: systemd reads it as root, and the service's user must not be able to change it.
 """
 
 import glob
+import grp
 import json
 import os
+import pwd
 import re
 import shlex
+import stat
 import subprocess
 import sys
 
 FLAGS = ("modules", "modules_dir", "allocator")
+NEW_FILE_MODE = "0640"
+ROOT = {"owner": "root", "group": "root"}
 
 
-def read(path):
+def _name(lookup, number):
+    try:
+        return lookup(number)[0]
+    except KeyError:
+        return str(number)
+
+
+def read(path, new_owner):
+    """A file's content and the owner, group and mode to write it with: its own, or new_owner's and 0640."""
     try:
         with open(path, encoding="utf-8") as handle:
-            return {"path": path, "exists": True, "content": handle.read()}
+            info = os.fstat(handle.fileno())
+            return {
+                "path": path,
+                "exists": True,
+                "content": handle.read(),
+                "owner": _name(pwd.getpwuid, info.st_uid),
+                "group": _name(grp.getgrgid, info.st_gid),
+                "mode": "%04o" % stat.S_IMODE(info.st_mode),
+            }
     except FileNotFoundError:
-        return {"path": path, "exists": False, "content": ""}
+        return {"path": path, "exists": False, "content": "", "mode": NEW_FILE_MODE, **new_owner}
+
+
+def service_account(service):
+    """The user and group the service runs as (systemd's User= and Group=; the user's own group when Group= is not set)."""
+    try:
+        shown = subprocess.run(
+            ["systemctl", "show", service, "--property=User,Group"], capture_output=True, text=True, check=False
+        ).stdout
+    except OSError:
+        shown = ""
+    props = dict(line.split("=", 1) for line in shown.splitlines() if "=" in line)
+    user = props.get("User") or "root"
+    group = props.get("Group")
+    if not group:
+        try:
+            group = _name(grp.getgrgid, pwd.getpwnam(user).pw_gid)
+        except KeyError:
+            group = ""
+    return {"owner": user, "group": group}
 
 
 def env_assignments(text):
@@ -61,9 +107,10 @@ def unit_environment(text):
 
 def main():
     env_file, flags_dir, dropin, service, modules_json = sys.argv[1:6]
-    files = {"env_file": read(env_file), "dropin": read(dropin)}
+    account = service_account(service)
+    files = {"env_file": read(env_file, account), "dropin": read(dropin, ROOT)}
     for flag in FLAGS:
-        files["flag_" + flag] = read(os.path.join(flags_dir, flag))
+        files["flag_" + flag] = read(os.path.join(flags_dir, flag), account)
     settings = {flag: [] for flag in FLAGS}  # [{source, value}]
     for key, value in env_assignments(files["env_file"]["content"]).items():
         flag = key[6:].lower()
@@ -72,12 +119,10 @@ def main():
     for flag in FLAGS:
         entry = files["flag_" + flag]
         if entry["exists"]:
-            settings[flag].append(
-                {"source": entry["path"], "style": "flag_files", "value": entry["content"].strip()}
-            )
+            settings[flag].append({"source": entry["path"], "style": "flag_files", "value": entry["content"].strip()})
     dropin_dirs = [f"/etc/systemd/system/{service}.service.d", f"/run/systemd/system/{service}.service.d"]
     for path in sorted(p for d in dropin_dirs for p in glob.glob(os.path.join(d, "*.conf"))):
-        for key, value in unit_environment(read(path)["content"]).items():
+        for key, value in unit_environment(read(path, ROOT)["content"]).items():
             flag = key[6:].lower()
             if flag in settings:
                 style = "systemd_dropin" if path == dropin else "other_dropin"
@@ -96,14 +141,16 @@ def main():
             if entry["value"].startswith("/"):
                 path = entry["value"]
                 break
-    files["modules_json"] = read(path) if path else {"path": "", "exists": False, "content": ""}
+    files["modules_json"] = (
+        read(path, account) if path else {"path": "", "exists": False, "content": "", "mode": NEW_FILE_MODE, **account}
+    )
     try:
         active = subprocess.run(
             ["systemctl", "is-active", service], capture_output=True, text=True, check=False
         ).stdout.strip()
     except OSError:
         active = "unknown"
-    print(json.dumps({"files": files, "settings": settings, "service_state": active}))
+    print(json.dumps({"files": files, "settings": settings, "service_state": active, "service_account": account}))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,127 @@
+# Copyright (c) mesos.maintenance contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The offer_filter_allocator role writes mesos-master's files without exposing them: a modules manifest or an
+environment file may hold secrets (ZooKeeper credentials, an authenticator's password), so each existing file keeps
+its owner, group and mode, also when the role puts it back, and a new file is 0640, owned by the user mesos-master
+runs as (systemd's User=/Group=, read through a systemctl stand-in on PATH). The role's preflight, install and
+configure run on localhost against a simulated Mesos 1.0.1 master, without restarts."""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+from maintenance_helpers import allocator_role_vars, build_allocator_libs
+
+RELEASE = "libofferfilterallocator-1.0.1-v1-RC5"
+ROLE = "mesos.maintenance.offer_filter_allocator"
+
+
+@pytest.fixture(scope="module")
+def libs(tmp_path_factory) -> Path:
+    return build_allocator_libs(tmp_path_factory.mktemp("libs"))
+
+
+@pytest.fixture(scope="module")
+def master():
+    from mesos_sim import Cluster
+
+    cluster = Cluster(masters=1, agents=0, build=None, version="1.0.1").start()
+    yield cluster
+    cluster.stop()
+
+
+def attrs(path: Path) -> tuple[str, str, str]:
+    info = path.stat()
+    return pwd.getpwuid(info.st_uid).pw_name, grp.getgrgid(info.st_gid).gr_name, "%04o" % stat.S_IMODE(info.st_mode)
+
+
+@pytest.fixture
+def configure(libs, master, run_tasks, tmp_path):
+    """Run preflight, install and configure (and then the given task files) with the site's files under tmp_path."""
+
+    def run(*then, env=None, **extra):
+        role_vars = allocator_role_vars(
+            libs / f"{RELEASE}.tar.gz",
+            master,
+            tmp_path,
+            offer_filter_allocator_lib_dir=str(tmp_path / "lib"),
+            offer_filter_allocator_backup_dir=str(tmp_path / "backups"),
+            offer_filter_allocator_skip_restarts=True,
+            **extra,
+        )
+        (tmp_path / "lib").mkdir(exist_ok=True)
+        tasks = [
+            {"name": entry, "ansible.builtin.include_role": {"name": ROLE, "tasks_from": entry}, "vars": role_vars}
+            for entry in ("preflight", "install", "configure", *then)
+        ]
+        run = run_tasks(tasks, env=env)
+        assert run.rc == 0, run.output
+        return run
+
+    return run
+
+
+def site_file(path: Path, content: str, owner: str, group: str, mode: int) -> Path:
+    path.write_text(content)
+    shutil.chown(path, owner, group)
+    path.chmod(mode)
+    return path
+
+
+def test_existing_files_keep_their_owner_and_mode(configure, tmp_path):
+    modules = site_file(
+        tmp_path / "modules.json",
+        '{"libraries": [{"file": "/usr/lib/libauth.so", "modules": [{"name": "org_example_Auth", '
+        '"parameters": [{"key": "password", "value": "s3cret"}]}]}]}\n',
+        "nobody",
+        "nogroup",
+        0o600,
+    )
+    env = site_file(
+        tmp_path / "default-mesos-master",
+        f"MESOS_ZK=zk://mesos:s3cret@zk1:2181/mesos\nMESOS_MODULES=file://{modules}\n",
+        "root",
+        "nogroup",
+        0o640,
+    )
+    configure()
+    assert "libofferfilterallocator" in modules.read_text()
+    assert "MESOS_ALLOCATOR=im_getty_mesos_OfferFilteringAllocator" in env.read_text()
+    assert attrs(modules) == ("nobody", "nogroup", "0600")
+    assert attrs(env) == ("root", "nogroup", "0640")
+
+
+def test_files_put_back_keep_their_owner_and_mode(configure, tmp_path):
+    """What rollback.yml does to the files (restore_files.yml) after a failed restart."""
+    env = site_file(
+        tmp_path / "default-mesos-master", "MESOS_ZK=zk://mesos:s3cret@zk1:2181/mesos\n", "root", "nogroup", 0o600
+    )
+    before = env.read_text()
+    configure("restore_files")
+    assert env.read_text() == before
+    assert attrs(env) == ("root", "nogroup", "0600")
+    assert not (tmp_path / "modules.json").exists()
+
+
+def test_new_files_are_0640_and_owned_by_the_service_user(configure, tmp_path):
+    """systemctl here answers as systemd does for a unit with User=nobody and Group=nogroup."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    systemctl = bin_dir / "systemctl"
+    systemctl.write_text(
+        '#!/bin/sh\ncase "$*" in *--property=User,Group*) printf "User=nobody\\nGroup=nogroup\\n";; esac\n'
+    )
+    systemctl.chmod(0o755)
+    configure(
+        env={"PATH": f"{bin_dir}:{os.environ['PATH']}"},
+        offer_filter_allocator_wiring="flag_files",
+    )
+    for name in ("modules.json", "mesos-master/modules", "mesos-master/allocator"):
+        assert attrs(tmp_path / name) == ("nobody", "nogroup", "0640"), name
