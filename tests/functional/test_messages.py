@@ -72,4 +72,7 @@ def test_a_message_is_one_line_without_stray_spaces_and_ends_with_a_full_stop(te
             assert token == token.rstrip(), f"a branch ends with a space before {after!r}: {template!r}"
     whole = "".join("x" if t.startswith("{{") else "" if is_statement(t) else t for t in tokens)
     assert whole == whole.strip() and "  " not in whole, f"stray spaces: {template!r}"
-    assert whole.endswith("."), f"no full stop at the end: {template!r}"
+    if whole != "x":
+        # A message that is one expression comes whole from a filter of the collection, whose unit tests hold its
+        # texts; the sentence is checked there.
+        assert whole.endswith("."), f"no full stop at the end: {template!r}"
