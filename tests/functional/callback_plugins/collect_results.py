@@ -27,6 +27,14 @@ def _plain(value):
         return str(value)
 
 
+def _warning_text(warning):
+    """The message of a warning: a string, a WarningSummary (its event's msg) or an older object with a msg."""
+    if isinstance(warning, dict):
+        warning = warning.get("event", warning).get("msg", warning)
+    event = getattr(warning, "event", None)
+    return str(getattr(event, "msg", None) or getattr(warning, "msg", None) or warning)
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "stdout"
@@ -44,11 +52,12 @@ class CallbackModule(CallbackBase):
     def _record(self, result, status):
         task = result._task
         data = _plain(dict(result._result))
-        warnings = list(data.get("warnings") or [])
-        for attr in ("warnings",):
-            extra = getattr(result, attr, None)
-            if extra:
-                warnings.extend(str(getattr(w, "msg", w)) for w in extra)
+        # ansible-core 2.19+ hands warnings over as WarningSummary objects, in the result, on it, or both.
+        warnings = []
+        for warning in list(result._result.get("warnings") or []) + list(getattr(result, "warnings", None) or []):
+            text = _warning_text(warning)
+            if text not in warnings:
+                warnings.append(text)
         data["warnings"] = warnings
         data["_task"] = task.get_name()
         data["_status"] = status
