@@ -49,6 +49,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._filters import 
     active_task_count,
     check_max_filtered,
     describe_agent,
+    framework_problem,
     parse_max_filtered,
     validate_names,
 )
@@ -117,8 +118,12 @@ def frameworks_by_agent(client):
         body = client.get_json(STATE_SUMMARY_PATH)
     except MesosError:
         return {}
+    frameworks = body.get('frameworks') if isinstance(body, dict) and isinstance(body.get('frameworks'), list) else []
+    problem = framework_problem(frameworks)
+    if problem:
+        raise MesosError('GET %s%s: %s; is this a Mesos master?' % (client.leader, STATE_SUMMARY_PATH, problem))
     result = {}
-    for framework in (body.get('frameworks') or []) if isinstance(body, dict) else []:
+    for framework in frameworks:
         if not isinstance(framework, dict):
             continue
         for agent_id in framework.get('slave_ids') or []:

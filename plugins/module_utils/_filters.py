@@ -78,6 +78,24 @@ def agent_problem(slaves):
     return None
 
 
+def framework_problem(frameworks):
+    """What makes a master's framework list unusable to tell which frameworks run on which agents, or ``None``:
+    ``slave_ids`` that is not a list of agent ids."""
+    for framework in frameworks:
+        if not isinstance(framework, dict):
+            continue
+        agent_ids = framework.get('slave_ids')
+        if agent_ids is None:
+            continue
+        name = framework.get('id') if isinstance(framework.get('id'), str) else _shown(framework.get('id'))
+        if not isinstance(agent_ids, list):
+            return 'framework %s has slave_ids %s, not a list of agent ids' % (name, _shown(agent_ids))
+        for agent_id in agent_ids:
+            if not isinstance(agent_id, str):
+                return 'framework %s has the slave_ids entry %s, not an agent id' % (name, _shown(agent_id))
+    return None
+
+
 def _shown(value, limit=60):
     text = json.dumps(value)
     return text if len(text) <= limit else text[:limit] + '...'

@@ -199,3 +199,27 @@ def test_hostile_answers_changed_nothing(hostile_run):
     _, filters, changes = hostile_run
     assert filters == [set()] * len(HOSTILE)
     assert changes == []
+
+
+def test_a_framework_with_an_odd_agent_id_is_named(run_tasks, cluster_factory, tmp_path):
+    """The frameworks of `/master/state-summary` name the agents still running their tasks when a drain's wait ends;
+    an entry of `slave_ids` that is not an agent id is a clear error naming the field, not a TypeError."""
+    cluster = cluster_factory(masters=1, agents=2, build="0afdd8b")
+    agent = cluster.agent_ids[0]
+    cluster.launch_tasks(agent, 1)
+    slaves = [dict(slave, TASK_RUNNING=1) if slave["id"] == agent else slave for slave in cluster.agents]
+    frameworks = [{"id": "fw-1", "name": "marathon", "slave_ids": [agent, ["odd"]]}]
+    cluster.inject("/master/state-summary", status=200, body=json.dumps({"slaves": slaves, "frameworks": frameworks}))
+    task = module_task(
+        DRAIN,
+        cluster,
+        "drain",
+        hostname=hostnames_of(cluster, [agent]),
+        run_id="odd",
+        ledger_file=str(tmp_path / "ledger.json"),
+        wait_timeout=1,
+        wait_sleep=0.2,
+    )
+    assert_failed(
+        run_tasks(task).result, "/master/state-summary: framework fw-1 has", 'slave_ids entry ["odd"], not an agent id'
+    )

@@ -16,6 +16,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._filters import 
     check_wait,
     compute_plan,
     filter_lines,
+    framework_problem,
     max_filtered_limit,
     parse_max_filtered,
     predict_filters,
@@ -92,6 +93,25 @@ def test_agent_problem_accepts_what_mesos_sends():
         agent_problem([slave(0), {"id": "c0ffee-S9"}, {"hostname": ["x"]}, "junk", dict(slave(2), hostname=None)])
         is None
     )
+
+
+@pytest.mark.parametrize(
+    "slave_ids, fragment",
+    [
+        (["c0ffee-S1", ["odd"]], 'framework fw-1 has the slave_ids entry ["odd"], not an agent id'),
+        (["c0ffee-S1", 7], "framework fw-1 has the slave_ids entry 7, not an agent id"),
+        ("c0ffee-S1", 'framework fw-1 has slave_ids "c0ffee-S1", not a list of agent ids'),
+        ({"c0ffee-S1": 1}, 'framework fw-1 has slave_ids {"c0ffee-S1": 1}, not a list of agent ids'),
+    ],
+)
+def test_framework_problem_names_the_framework_and_the_field(slave_ids, fragment):
+    frameworks = [{"id": "fw-0", "slave_ids": ["c0ffee-S0"]}, {"id": "fw-1", "slave_ids": slave_ids}]
+    assert framework_problem(frameworks) == fragment
+
+
+def test_framework_problem_accepts_what_mesos_sends():
+    # no slave_ids (a framework without tasks), an empty list, and entries that are no frameworks are no problem
+    assert framework_problem([{"id": "fw-0"}, {"id": "fw-1", "slave_ids": []}, "junk", {"slave_ids": None}]) is None
 
 
 @pytest.mark.parametrize(
