@@ -87,7 +87,7 @@ options:
       - Seconds to keep looking for a leading master while the masters answer C(503 No leader elected),
         refuse connections or do not answer.
       - The same bound applies when the leader is lost in the middle of the task.
-      - V(0) asks each master once.
+      - V(0) asks each master once. A negative, infinite or NaN value fails the task before anything is changed.
     type: float
     default: 30
     version_added: 1.0.0

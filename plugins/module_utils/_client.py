@@ -113,6 +113,16 @@ def normalize_master_url(url):
     return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path.rstrip('/'), '', ''))
 
 
+def leader_timeout_seconds(value):
+    """The ``leader_timeout`` option: seconds to look for a leading master, 0 (each master asked once) when not set."""
+    if value is None:
+        return 0.0
+    if not 0 <= value < float('inf'):  # also false for NaN
+        raise MesosError('leader_timeout must be a number of seconds, 0 or more (how long to keep looking for a '
+                         'leading master; 0 asks each master once; default 30), not %s' % value)
+    return float(value)
+
+
 def basic_auth(principal, secret):
     """``(principal, secret)`` for HTTP Basic authentication, ``None`` without credentials.
 
@@ -265,7 +275,7 @@ class MesosClientBase(object):
             if url not in masters:
                 masters.append(url)
         self.masters = masters
-        self.leader_timeout = max(0.0, float(params.get('leader_timeout') or 0))
+        self.leader_timeout = leader_timeout_seconds(params.get('leader_timeout'))
         self.principal = params.get('principal')
         self.secret = params.get('secret')
         self._auth = basic_auth(self.principal, self.secret)

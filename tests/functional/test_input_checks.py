@@ -58,6 +58,30 @@ BAD_INPUT = [
         ["timeout must be a number of seconds greater than 0"],
     ),
     (
+        "leader-timeout-nan",
+        OFFER_FILTER,
+        {"agent_id": ["AGENT0"], "leader_timeout": "nan"},
+        ["leader_timeout must be a number of seconds, 0 or more", "not nan"],
+    ),
+    (
+        "leader-timeout-infinite",
+        OFFER_FILTER,
+        {"agent_id": ["AGENT0"], "leader_timeout": "inf"},
+        ["leader_timeout must be a number of seconds, 0 or more", "not inf"],
+    ),
+    (
+        "leader-timeout-negative-drain",
+        DRAIN,
+        {"hostname": ["HOST0"], "leader_timeout": -1},
+        ["leader_timeout must be a number of seconds, 0 or more", "not -1.0"],
+    ),
+    (
+        "leader-timeout-nan-hold",
+        HOLD,
+        {"hostname": ["HOST0"], "leader_timeout": "nan", "hold_timeout": 0},
+        ["leader_timeout must be a number of seconds, 0 or more"],
+    ),
+    (
         "wait-sleep-zero",
         OFFER_FILTER,
         {"agent_id": ["AGENT0"], "wait": True, "wait_sleep": 0},

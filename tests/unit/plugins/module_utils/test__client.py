@@ -17,6 +17,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._client import (
     MesosClientBase,
     MesosUrlError,
     basic_auth,
+    leader_timeout_seconds,
     normalize_master_url,
     resolve_location,
     same_master,
@@ -75,6 +76,18 @@ def test_request_timeout_rejects(given):
     # 0 used to become the default without a word
     with pytest.raises(MesosError, match="timeout must be a number of seconds greater than 0"):
         request_timeout(given)
+
+
+@pytest.mark.parametrize("given, expected", [(None, 0.0), (0, 0.0), (1.5, 1.5), (30, 30.0)])
+def test_leader_timeout_seconds(given, expected):
+    assert leader_timeout_seconds(given) == expected
+
+
+@pytest.mark.parametrize("given", [-1, -0.5, float("nan"), float("inf")])
+def test_leader_timeout_seconds_rejects(given):
+    # these used to become 0 (negative, NaN) or a wait without end (infinite) without a word
+    with pytest.raises(MesosError, match="leader_timeout must be a number of seconds, 0 or more"):
+        leader_timeout_seconds(given)
 
 
 def test_basic_auth():
