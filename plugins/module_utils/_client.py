@@ -157,15 +157,17 @@ def resolve_location(base_url, location):
     """Resolve the ``Location`` of a master's redirect against the URL of the master that sent it.
 
     Mesos writes ``//host:port`` (no scheme); the scheme of ``base_url`` is used then. Returns the base URL of
-    the master named (scheme, host and port, no path). Raises ``MesosUrlError`` for a redirect from https to
-    http, a scheme other than http(s), or a Location without a host.
+    the master named (scheme, host and port, no path, no userinfo). Raises ``MesosUrlError`` for a redirect from
+    https to http, a scheme other than http(s), or a Location without a host.
     """
     base = urlsplit(base_url)
     if not location or not location.strip():
         raise MesosUrlError('the master at %s answered a redirect without a Location' % base_url)
     loc = urlsplit(location.strip())
     scheme = loc.scheme or base.scheme
-    netloc = loc.netloc if loc.netloc else base.netloc
+    # Never userinfo a master sent: requests would send it as Basic auth (credentials come from principal and
+    # secret only; master_url has none).
+    netloc = loc.netloc.rpartition('@')[2] if loc.netloc else base.netloc
     if scheme not in ('http', 'https'):
         raise MesosUrlError('the master at %s redirected to %r, which is not an http(s) URL' % (base_url, location))
     if base.scheme == 'https' and scheme != 'https':

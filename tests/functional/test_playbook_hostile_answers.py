@@ -271,10 +271,19 @@ def honest(handler):
     handler.wfile.write(body)
 
 
-def test_userinfo_in_the_leaders_location_is_never_shown(run_tasks, hostile):
-    master = hostile(honest)
+def test_userinfo_in_the_leaders_location_is_dropped(run_tasks, hostile):
+    """A master's `Location` with userinfo: the leader's URL drops it, so requests neither shows it nor sends it as
+    Basic auth (which it does for userinfo in a URL when no credentials are given)."""
+    sent = []
+
+    def answer(handler):
+        sent.append(handler.headers.get("Authorization"))
+        honest(handler)
+
+    master = hostile(answer)
     master.location = f"//ops:pw-x9@127.0.0.1:{master.port}"
     result = run_tasks(info_task([master.url])).result
     assert_ok(result, changed=False)
-    assert result["leader"] == f"http://********@127.0.0.1:{master.port}"
+    assert result["leader"] == f"http://127.0.0.1:{master.port}"
+    assert sent and sent == [None] * len(sent), sent
     assert "pw-x9" not in json.dumps(result)

@@ -121,6 +121,10 @@ def test_basic_auth_rejects(principal, secret, fragment):
         ("http://10.0.0.1:5050", "/master/redirect", "http://10.0.0.1:5050"),
         # a later build's 307 on /allocator/filters carries the path; the base is what we keep
         ("http://10.0.0.1:5050", "//10.0.0.2:5050/allocator/filters?agentId=x", "http://10.0.0.2:5050"),
+        # userinfo a master sent is dropped: requests would send it as Basic auth to the leader
+        ("http://10.0.0.1:5050", "//ops:pw@m2:5050", "http://m2:5050"),
+        ("http://10.0.0.1:5050", "//a@b:pw@[::1]:5050", "http://[::1]:5050"),
+        ("https://10.0.0.1:5050", "https://ops@M2:5050/x", "https://m2:5050"),
     ],
 )
 def test_resolve_location(base, location, expected):
