@@ -304,13 +304,21 @@ class MesosClientBase(object):
         return self.transport.send(method, url, params=params, json_body=json_body, auth=auth)
 
     # --- leader discovery --------------------------------------------------------------------------------
-    def discover_leader(self):
-        """Find the leading master through ``/master/redirect``; cache and return its base URL."""
+    def discover_leader(self, unanswered=None):
+        """Find the leading master through ``/master/redirect``; cache and return its base URL.
+
+        ``unanswered`` is a leader that just gave no answer: it is asked last, since a master that hangs costs a
+        whole request timeout and the leader has most likely moved to another.
+        """
         deadline = self._clock() + self.leader_timeout
+        masters = self.masters
+        if unanswered is not None:
+            hung = [base for base in masters if same_master(base, unanswered)]
+            masters = [base for base in masters if base not in hung] + hung
         while True:
             notes = []
             only_permanent = True
-            for base in self.masters:
+            for base in masters:
                 url = base + REDIRECT_PATH
                 try:
                     response = self.send('GET', url)
@@ -369,8 +377,9 @@ class MesosClientBase(object):
         read_timeouts = 0
         unavailable_since = None
         answer_lost = False
+        unanswered = None
         while True:
-            leader = self.get_leader()
+            leader = self.leader or self.discover_leader(unanswered)
             url = leader + path
             attempts += 1
             try:
@@ -383,7 +392,9 @@ class MesosClientBase(object):
                     read_timeouts += 1
                     if read_timeouts >= MAX_READ_TIMEOUTS:
                         raise
-                # The leader may have died: ask the configured masters again (bounded by leader_timeout).
+                # The leader may have died: ask the configured masters again (bounded by leader_timeout), this one
+                # last.
+                unanswered = leader
                 self.leader = None
                 continue
             response.answer_lost = answer_lost

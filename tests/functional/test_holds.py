@@ -14,6 +14,7 @@ from conftest import assert_failed, assert_ok, hostnames_of, module_task
 from mesos_sim.waiting import wait_until
 
 HOLD = "mesos.maintenance.offer_filter_hold"
+OFFER_FILTER_INFO = "mesos.maintenance.offer_filter_info"
 RUN_HOLD = "mesos.maintenance.maintenance_hold"
 DRAIN = "mesos.maintenance.maintenance_drain"
 # Every path a look of the hold sends to a master (the leader discovery included).
@@ -130,3 +131,27 @@ def test_a_first_look_that_filtered_before_it_failed_is_changed(run_tasks, clust
     assert [r["agent_id"] for r in result["reasserted"]] == [first]
     assert result["changed"] is True
     assert cluster.filters() == {first}
+
+
+def test_a_leader_that_timed_out_is_asked_last(run_tasks, cluster_factory):
+    """The leader stops answering in the middle of a task and a standby takes over: the leader is found again by
+    asking the other masters first. Asking the one that just timed out first cost one more request timeout."""
+    cluster = cluster_factory(masters=3, agents=3, build="0afdd8b")
+    old = cluster.leader_index
+    assert cluster.urls[old] == cluster.urls[0]  # first in master_url: the one asked first
+    cluster.inject("/master/redirect", master=old, count=1)  # the first discovery passes
+    for path in LOOK_PATHS:
+        cluster.inject(path, latency=300, master=old)
+    timeout = 3
+    pending = run_tasks(module_task(OFFER_FILTER_INFO, cluster, "info", timeout=timeout), background=True)
+    wait_until(
+        lambda: any(i == old and t != "/master/redirect" for i, _, t in cluster.request_log),
+        60,
+        what="a request to the leader after it was found",
+    )
+    cluster.elect(index=old + 1)
+    result = pending.wait(timeout=120).result
+    assert_ok(result, changed=False)
+    assert result["leader"].rsplit(":", 1)[1] == cluster.urls[old + 1].rsplit(":", 1)[1]
+    asked_old = [t for i, _, t in cluster.request_log if i == old and t.startswith("/master/redirect")]
+    assert len(asked_old) == 1, f"the hanging leader was asked for the leader {len(asked_old)} times"
