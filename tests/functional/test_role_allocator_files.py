@@ -4,8 +4,9 @@
 """The offer_filter_allocator role writes mesos-master's files without exposing them: a modules manifest or an
 environment file may hold secrets (ZooKeeper credentials, an authenticator's password), so each existing file keeps
 its owner, group and mode, also when the role puts it back, and a new file is 0640, owned by the user mesos-master
-runs as (systemd's User=/Group=, read through a systemctl stand-in on PATH). The role's preflight, install and
-configure run on localhost against a simulated Mesos 1.0.1 master, without restarts."""
+runs as (systemd's User=/Group=, read through a systemctl stand-in on PATH). A file at the default manifest path
+that nothing names is not taken over. The role's preflight, install and configure run on localhost against a simulated
+Mesos 1.0.1 master, without restarts."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def attrs(path: Path) -> tuple[str, str, str]:
 def configure(libs, master, run_tasks, tmp_path):
     """Run preflight, install and configure (and then the given task files) with the site's files under tmp_path."""
 
-    def run(*then, env=None, **extra):
+    def run(*then, env=None, ok=True, **extra):
         role_vars = allocator_role_vars(
             libs / f"{RELEASE}.tar.gz",
             master,
@@ -62,7 +63,7 @@ def configure(libs, master, run_tasks, tmp_path):
             for entry in ("preflight", "install", "configure", *then)
         ]
         run = run_tasks(tasks, env=env)
-        assert run.rc == 0, run.output
+        assert (run.rc == 0) == ok, run.output
         return run
 
     return run
@@ -125,3 +126,30 @@ def test_new_files_are_0640_and_owned_by_the_service_user(configure, tmp_path):
     )
     for name in ("modules.json", "mesos-master/modules", "mesos-master/allocator"):
         assert attrs(tmp_path / name) == ("nobody", "nogroup", "0640"), name
+
+
+def test_a_file_at_the_default_manifest_path_that_nothing_names_is_refused(configure, tmp_path):
+    """With no offer_filter_allocator_modules_json_path and no --modules, the role would create the default manifest;
+    a file already there belongs to something else (mesos-agent's modules on the same host, say): it was overwritten,
+    and removed by a rollback (restore_files). The default path is the role's internal variable, pointed into tmp_path
+    here."""
+    default = tmp_path / "etc-mesos" / "modules.json"
+    default.parent.mkdir()
+    agent_modules = (
+        '{"libraries": [{"file": "/usr/lib/libisolator.so", "modules": [{"name": "org_example_Isolator"}]}]}\n'
+    )
+    site_file(default, agent_modules, "root", "root", 0o644)
+    env = site_file(tmp_path / "default-mesos-master", "MESOS_QUORUM=1\n", "root", "root", 0o644)
+    run = configure(
+        "restore_files",
+        ok=False,
+        offer_filter_allocator_modules_json_path="",
+        _offer_filter_allocator_default_modules_json=str(default),
+    )
+    refusal = run.last("Refuse to take over a file at the default manifest path that nothing names")
+    assert refusal["msg"].startswith(f"{default} exists, but mesos-master is not given it with --modules"), refusal
+    assert "Nothing was changed. To merge our module into it" in refusal["msg"]
+    assert "set offer_filter_allocator_modules_json_path to it" in refusal["msg"]
+    assert default.read_text() == agent_modules
+    assert attrs(default) == ("root", "root", "0644")
+    assert env.read_text() == "MESOS_QUORUM=1\n"

@@ -2,10 +2,12 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read how mesos-master is configured on this host, without changing anything.
 
-Arguments: env_file flags_dir dropin_path service_name modules_json_path (may be "").
+Arguments: env_file flags_dir dropin_path service_name modules_json_path (may be "")
+default_modules_json_path.
 Prints one JSON object: every file the role may change (exists, content, and the owner, group
 and mode to write it with), the --modules, --modules_dir and --allocator settings found in each
-of the three places sites use, the modules manifest in use, the service's state and the user it
+of the three places sites use, the modules manifest (the one given, else the one in use, else the
+default path, which nothing then names: "chosen" is false), the service's state and the user it
 runs as.
 
 A file keeps its owner, group and mode (a modules manifest or an environment file may hold
@@ -106,7 +108,7 @@ def unit_environment(text):
 
 
 def main():
-    env_file, flags_dir, dropin, service, modules_json = sys.argv[1:6]
+    env_file, flags_dir, dropin, service, modules_json, default_modules_json = sys.argv[1:7]
     account = service_account(service)
     files = {"env_file": read(env_file, account), "dropin": read(dropin, ROOT)}
     for flag in FLAGS:
@@ -131,7 +133,7 @@ def main():
         for entry in entries:
             entry["flag"] = flag
             entry["text"] = f"{entry['source']} sets {flag}={entry['value']}"
-    # The manifest in use: the given path, else the file the current --modules names.
+    # The manifest: the given path, else the file the current --modules names, else the default.
     path = modules_json
     if not path:
         for entry in settings["modules"]:
@@ -141,9 +143,7 @@ def main():
             if entry["value"].startswith("/"):
                 path = entry["value"]
                 break
-    files["modules_json"] = (
-        read(path, account) if path else {"path": "", "exists": False, "content": "", "mode": NEW_FILE_MODE, **account}
-    )
+    files["modules_json"] = {**read(path or default_modules_json, account), "chosen": bool(path)}
     try:
         active = subprocess.run(
             ["systemctl", "is-active", service], capture_output=True, text=True, check=False
