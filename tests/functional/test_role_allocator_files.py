@@ -4,9 +4,10 @@
 """The offer_filter_allocator role writes mesos-master's files without exposing them: a modules manifest or an
 environment file may hold secrets (ZooKeeper credentials, an authenticator's password), so each existing file keeps
 its owner, group and mode, also when the role puts it back, and a new file is 0640, owned by the user mesos-master
-runs as (systemd's User=/Group=, read through a systemctl stand-in on PATH). A file at the default manifest path
-that nothing names is not taken over. The role's preflight, install and configure run on localhost against a simulated
-Mesos 1.0.1 master, without restarts."""
+runs as (systemd's User=/Group=, read through a systemctl stand-in on PATH). Directories are treated the same way:
+an existing one keeps its owner and mode, a new one is readable by mesos-master's group only (the drop-in's, by
+systemd's convention, by all). A file at the default manifest path that nothing names is not taken over. The role's
+preflight, install and configure run on localhost against a simulated Mesos 1.0.1 master, without restarts."""
 
 from __future__ import annotations
 
@@ -69,6 +70,27 @@ def configure(libs, master, run_tasks, tmp_path):
     return run
 
 
+@pytest.fixture
+def service_user(tmp_path) -> dict:
+    """PATH with a systemctl that answers as systemd does for a unit with User=nobody and Group=nogroup (and does
+    nothing else: the drop-in's daemon-reload)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    systemctl = bin_dir / "systemctl"
+    systemctl.write_text(
+        '#!/bin/sh\ncase "$*" in *--property=User,Group*) printf "User=nobody\\nGroup=nogroup\\n";; esac\n'
+    )
+    systemctl.chmod(0o755)
+    return {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+
+
+def site_dir(path: Path, owner: str, group: str, mode: int) -> Path:
+    path.mkdir()
+    shutil.chown(path, owner, group)
+    path.chmod(mode)
+    return path
+
+
 def site_file(path: Path, content: str, owner: str, group: str, mode: int) -> Path:
     path.write_text(content)
     shutil.chown(path, owner, group)
@@ -111,21 +133,53 @@ def test_files_put_back_keep_their_owner_and_mode(configure, tmp_path):
     assert not (tmp_path / "modules.json").exists()
 
 
-def test_new_files_are_0640_and_owned_by_the_service_user(configure, tmp_path):
-    """systemctl here answers as systemd does for a unit with User=nobody and Group=nogroup."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    systemctl = bin_dir / "systemctl"
-    systemctl.write_text(
-        '#!/bin/sh\ncase "$*" in *--property=User,Group*) printf "User=nobody\\nGroup=nogroup\\n";; esac\n'
-    )
-    systemctl.chmod(0o755)
-    configure(
-        env={"PATH": f"{bin_dir}:{os.environ['PATH']}"},
-        offer_filter_allocator_wiring="flag_files",
-    )
+def test_new_files_are_0640_and_owned_by_the_service_user(configure, service_user, tmp_path):
+    configure(env=service_user, offer_filter_allocator_wiring="flag_files")
     for name in ("modules.json", "mesos-master/modules", "mesos-master/allocator"):
         assert attrs(tmp_path / name) == ("nobody", "nogroup", "0640"), name
+
+
+# The directory each wiring writes into besides the manifest's.
+WIRING_DIRS = {"flag_files": "mesos-master", "systemd_dropin": "mesos-master.service.d"}
+
+
+@pytest.mark.parametrize("wiring", sorted(WIRING_DIRS))
+def test_existing_directories_keep_their_owner_and_mode(configure, service_user, tmp_path, wiring):
+    """An /etc/mesos-master that is 0750 stays 0750 (it was made 0755)."""
+    manifest_dir = site_dir(tmp_path / "etc-mesos", "root", "nogroup", 0o750)
+    wiring_dir = site_dir(tmp_path / WIRING_DIRS[wiring], "nobody", "nogroup", 0o710)
+    configure(
+        env=service_user,
+        offer_filter_allocator_wiring=wiring,
+        offer_filter_allocator_modules_json_path=str(manifest_dir / "modules.json"),
+        offer_filter_allocator_dropin_path=str(tmp_path / "mesos-master.service.d" / "offer-filter-allocator.conf"),
+    )
+    assert (manifest_dir / "modules.json").exists()
+    assert len(list(wiring_dir.iterdir())) > 0
+    assert attrs(manifest_dir) == ("root", "nogroup", "0750")
+    assert attrs(wiring_dir) == ("nobody", "nogroup", "0710")
+
+
+@pytest.mark.parametrize(
+    ("wiring", "wiring_dir_attrs"),
+    [("flag_files", ("root", "nogroup", "0750")), ("systemd_dropin", ("root", "root", "0755"))],
+)
+def test_new_directories_are_readable_by_the_service_group_only(
+    configure, service_user, tmp_path, wiring, wiring_dir_attrs
+):
+    """mesos-master (and mesos-init-wrapper) read the manifest's and the flag directory as the service's user: root
+    owns them, its group may read them. systemd reads a drop-in directory as root; it is 0755, as `systemctl edit`
+    makes it. Missing parents are made the same way."""
+    manifest_dir = tmp_path / "etc" / "mesos"
+    configure(
+        env=service_user,
+        offer_filter_allocator_wiring=wiring,
+        offer_filter_allocator_modules_json_path=str(manifest_dir / "modules.json"),
+        offer_filter_allocator_dropin_path=str(tmp_path / "mesos-master.service.d" / "offer-filter-allocator.conf"),
+    )
+    for path in (manifest_dir, manifest_dir.parent):
+        assert attrs(path) == ("root", "nogroup", "0750"), path
+    assert attrs(tmp_path / WIRING_DIRS[wiring]) == wiring_dir_attrs
 
 
 def test_a_file_at_the_default_manifest_path_that_nothing_names_is_refused(configure, tmp_path):

@@ -5,7 +5,8 @@
 Arguments: env_file flags_dir dropin_path service_name modules_json_path (may be "")
 default_modules_json_path.
 Prints one JSON object: every file the role may change (exists, content, and the owner, group
-and mode to write it with), the --modules, --modules_dir and --allocator settings found in each
+and mode to write it with), the directories it may create them in (exists, and the owner, group
+and mode to make them with), the --modules, --modules_dir and --allocator settings found in each
 of the three places sites use, the modules manifest (the one given, else the one in use, else the
 default path, which nothing then names: "chosen" is false), the service's state and the user it
 runs as.
@@ -14,6 +15,9 @@ A file keeps its owner, group and mode (a modules manifest or an environment fil
 secrets: ZooKeeper credentials, an authenticator's password). A new one is 0640, owned by the
 user and group mesos-master runs as (systemd's User=/Group=; root when not set), except the
 systemd drop-in: systemd reads it as root, and the service's user must not be able to change it.
+A directory keeps its owner, group and mode too. A new one is owned by root and readable by the
+service's group only (mesos-master reads the manifest, mesos-init-wrapper the flag files, as the
+service's user), 0750; the drop-in's directory is root's, 0755, as `systemctl edit` makes it.
 """
 
 import glob
@@ -30,6 +34,7 @@ import sys
 FLAGS = ("modules", "modules_dir", "allocator")
 NEW_FILE_MODE = "0640"
 ROOT = {"owner": "root", "group": "root"}
+NEW_DROPIN_DIR = {**ROOT, "mode": "0755"}
 
 
 def _name(lookup, number):
@@ -39,21 +44,29 @@ def _name(lookup, number):
         return str(number)
 
 
+def _attributes(info):
+    return {
+        "owner": _name(pwd.getpwuid, info.st_uid),
+        "group": _name(grp.getgrgid, info.st_gid),
+        "mode": "%04o" % stat.S_IMODE(info.st_mode),
+    }
+
+
 def read(path, new_owner):
     """A file's content and the owner, group and mode to write it with: its own, or new_owner's and 0640."""
     try:
         with open(path, encoding="utf-8") as handle:
-            info = os.fstat(handle.fileno())
-            return {
-                "path": path,
-                "exists": True,
-                "content": handle.read(),
-                "owner": _name(pwd.getpwuid, info.st_uid),
-                "group": _name(grp.getgrgid, info.st_gid),
-                "mode": "%04o" % stat.S_IMODE(info.st_mode),
-            }
+            return {"path": path, "exists": True, "content": handle.read(), **_attributes(os.fstat(handle.fileno()))}
     except FileNotFoundError:
         return {"path": path, "exists": False, "content": "", "mode": NEW_FILE_MODE, **new_owner}
+
+
+def directory(path, new):
+    """The owner, group and mode to make a directory (and its missing parents) with: its own, or new."""
+    try:
+        return {"path": path, "exists": True, **_attributes(os.stat(path))}
+    except FileNotFoundError:
+        return {"path": path, "exists": False, **new}
 
 
 def service_account(service):
@@ -144,13 +157,19 @@ def main():
                 path = entry["value"]
                 break
     files["modules_json"] = {**read(path or default_modules_json, account), "chosen": bool(path)}
+    new_dir = {"owner": "root", "group": account["group"], "mode": "0750"}
+    dirs = {
+        "modules_json": directory(os.path.dirname(files["modules_json"]["path"]), new_dir),
+        "flag_files": directory(flags_dir, new_dir),
+        "dropin": directory(os.path.dirname(dropin), NEW_DROPIN_DIR),
+    }
     try:
         active = subprocess.run(
             ["systemctl", "is-active", service], capture_output=True, text=True, check=False
         ).stdout.strip()
     except OSError:
         active = "unknown"
-    print(json.dumps({"files": files, "settings": settings, "service_state": active, "service_account": account}))
+    print(json.dumps({"files": files, "dirs": dirs, "settings": settings, "service_state": active, "service_account": account}))
 
 
 if __name__ == "__main__":
