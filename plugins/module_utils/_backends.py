@@ -44,7 +44,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._client import (
     STATE_SUMMARY_PATH,
     parse_json,
 )
-from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, name_list, short_body
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, name_list, not_a_master, short_body
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
     DRAINED,
     DRAINING,
@@ -241,7 +241,7 @@ class NativeBackend(object):
                            'deactivated': agent['deactivated'], 'drain_info': agent.get('drain_info')})
         problem = agent_problem(slaves)
         if problem:
-            raise MesosError('GET_AGENTS at %s: %s; is this a Mesos master?' % (url, problem), method='POST', url=url)
+            raise not_a_master('GET_AGENTS at %s' % url, problem, method='POST', url=url)
         return slaves
 
     # --- the backend interface -------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 
-from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, name_list
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import name_list, not_a_master
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import InputError, agent_problem
 
 STATE_PATH = '/master/state'
@@ -137,7 +137,7 @@ def read_placement(client, group_by):
         raise InputError('%s%s answered no JSON object' % (client.leader, STATE_PATH))
     problem = agent_problem(state.get('slaves') if isinstance(state.get('slaves'), list) else [])
     if problem:
-        raise MesosError('GET %s%s: %s; is this a Mesos master?' % (client.leader, STATE_PATH, problem))
+        raise not_a_master('GET %s%s' % (client.leader, STATE_PATH), problem)
     return Placement(state, group_by)
 
 

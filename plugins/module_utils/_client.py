@@ -44,6 +44,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import (
     MesosError,
     TransportError,
+    not_a_master,
     sentence,
     short_body,
 )
@@ -572,7 +573,7 @@ class MesosClientBase(object):
             raise MesosError('GET %s%s: the answer has no "slaves" list' % (self.leader, STATE_SUMMARY_PATH))
         problem = agent_problem(slaves)
         if problem:
-            raise MesosError('GET %s%s: %s; is this a Mesos master?' % (self.leader, STATE_SUMMARY_PATH, problem))
+            raise not_a_master('GET %s%s' % (self.leader, STATE_SUMMARY_PATH), problem)
         return slaves
 
     def probe_build(self):

@@ -42,7 +42,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._budget import (
     shortfall_text,
 )
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import STATE_SUMMARY_PATH, MesosClientBase
-from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, name_list
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, name_list, not_a_master
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
     InputError,
     Plan,
@@ -121,7 +121,7 @@ def frameworks_by_agent(client):
     frameworks = body.get('frameworks') if isinstance(body, dict) and isinstance(body.get('frameworks'), list) else []
     problem = framework_problem(frameworks)
     if problem:
-        raise MesosError('GET %s%s: %s; is this a Mesos master?' % (client.leader, STATE_SUMMARY_PATH, problem))
+        raise not_a_master('GET %s%s' % (client.leader, STATE_SUMMARY_PATH), problem)
     result = {}
     for framework in frameworks:
         if not isinstance(framework, dict):

@@ -152,6 +152,12 @@ class MesosError(Exception):
         module.fail_json(**result)
 
 
+def not_a_master(what, problem, **kwargs):
+    """The error for an answer that no Mesos master gives (``problem``, as ``agent_problem`` and
+    ``framework_problem`` tell it), ``what`` naming the request."""
+    return MesosError('%s: %s; is this a Mesos master?' % (what, problem), **kwargs)
+
+
 class TransportError(MesosError):
     """No HTTP answer at all: refused, unresolvable, TLS, timeout.
 

@@ -116,21 +116,26 @@ def task_counts(slave):
 
 
 def check_wait(timeout, sleep, option='wait'):
-    """``<option>_timeout`` and ``<option>_sleep`` of a module that waits (the comparisons also refuse NaN)."""
-    if not timeout >= 0:
-        raise InputError('%s_timeout must not be negative (0 checks once), not %s' % (option, timeout))
-    if not sleep >= WAIT_SLEEP_MIN:
-        raise InputError('%s_sleep must be at least %s seconds (a shorter pause only loads the master), not %s'
-                         % (option, WAIT_SLEEP_MIN, sleep))
+    """``<option>_timeout`` and ``<option>_sleep`` of a module that waits."""
+    _check_duration('%s_timeout' % option, timeout, 'checks once')
+    _check_pause('%s_sleep' % option, sleep)
 
 
 def check_hold(interval, timeout, interval_option='hold_interval'):
     """The interval and ``hold_timeout`` of a hold: it looks at the master every interval, for hours."""
-    if not interval >= WAIT_SLEEP_MIN:
+    _check_pause(interval_option, interval)
+    _check_duration('hold_timeout', timeout, 'looks once')
+
+
+def _check_duration(option, value, at_zero):
+    if not value >= 0:  # also refuses NaN
+        raise InputError('%s must not be negative (0 %s), not %s' % (option, at_zero, value))
+
+
+def _check_pause(option, value):
+    if not value >= WAIT_SLEEP_MIN:  # also refuses NaN
         raise InputError('%s must be at least %s seconds (a shorter pause only loads the master), not %s'
-                         % (interval_option, WAIT_SLEEP_MIN, interval))
-    if not timeout >= 0:
-        raise InputError('hold_timeout must not be negative (0 looks once), not %s' % timeout)
+                         % (option, WAIT_SLEEP_MIN, value))
 
 
 def validate_names(values, option):
