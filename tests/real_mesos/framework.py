@@ -12,7 +12,8 @@ DECLINEs the rest for a second, SUPPRESSes offers while it has nothing to place 
 it has, and ACKNOWLEDGEs every status update that carries a uuid (the master keeps a terminal
 task until its update is acknowledged, and an agent cannot become DRAINED before that). It keeps
 every update and every offer it saw. With `replace_killed=True` it launches a task again,
-anywhere, once it is reported TASK_KILLED (drained or killed), as the scheduler of a service
+anywhere, once it is reported TASK_KILLED (drained or killed), or lost or dropped (an offer
+accepted just as its agent was deactivated: Mesos drops the launch), as the scheduler of a service
 would: the replacement's `replaces` names the task it stands in for, and it has the same name
 and labels (a task's name, by default its id, and its labels are how a service's instances are
 told apart from other services': the maintenance's budgets group tasks by them). With
@@ -39,6 +40,8 @@ import requests
 from .mesos_v1 import TERMINAL_STATES, records
 
 DECLINE_SECONDS = 1.0
+# The ends of a task that the cluster, not the task, decided: a service's scheduler launches it again.
+REPLACED_STATES = frozenset({"TASK_KILLED", "TASK_LOST", "TASK_DROPPED", "TASK_GONE"})
 
 
 class FrameworkError(Exception):
@@ -359,7 +362,7 @@ class SleepFramework:
             replace = (
                 self.replace_killed
                 and task is not None
-                and status["state"] == "TASK_KILLED"
+                and status["state"] in REPLACED_STATES
                 and not any(t.replaces == task_id for t in self.tasks.values())  # an update may come twice
             )
             if replace:
