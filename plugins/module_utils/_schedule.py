@@ -37,11 +37,12 @@ it back. ``ScheduleClient`` therefore:
   machines it added are missing (or the machines it removed are back) another writer posted a schedule made from a
   read older than our write: our update was lost; it merges again and writes again, at most ``max_attempts``
   times, then fails with ``ScheduleConflict``;
-* a 400 that only a concurrent change explains (a machine "appears more than once" in what we merged, a DOWN
-  machine we did not know of "cannot be removed from the schedule") also counts as a lost update and is retried.
+* a 400 that only a concurrent change explains (a machine that went DOWN after our read "cannot be removed from the
+  schedule") also counts as a lost update: read again (bring it up first if it is one we remove) and retry.
 
 What cannot be detected: a write by someone else that lands between our last read and our POST (one round trip) is
-overwritten by our POST without a trace we can see; only its writer can tell, by reading after writing as we do.
+overwritten by our POST without a trace we can see, even when it scheduled one of our machines (our POST then holds
+it once, in our window, and Mesos accepts it); only its writer can tell, by reading after writing as we do.
 Two writers that both verify converge; a writer that does not verify can lose its change to us (and we ours to it,
 which we detect and repair). Also, every write of the schedule, ours included, makes the master start its
 maintenance afresh for every machine in it: the frameworks' earlier answers to inverse offers are forgotten and new
@@ -82,8 +83,10 @@ DEFAULT_DURATION = 3600       # seconds: a window's length when none is given
 MAX_WRITE_ATTEMPTS = 5        # writes of the schedule per change before a lost update is reported
 NANOSECONDS = 1000000000
 
-# 400 texts that mean the schedule changed between our read and our write (src/master/maintenance.cpp).
-CONCURRENT_REFUSALS = ('appears more than once in the schedule', 'is deactivated and cannot be removed from the schedule')
+# The 400 text that means the schedule changed between our read and our write: a machine went DOWN meanwhile and our
+# schedule leaves it out (src/master/maintenance.cpp). Mesos checks a posted schedule against the machines' modes
+# only: "appears more than once" is about the posted document alone, never about what it replaces.
+CONCURRENT_REFUSAL = 'is deactivated and cannot be removed from the schedule'
 NOT_DOWN = 'is not in DOWN mode and cannot be brought up'
 NOT_DRAINING = 'is not in DRAINING mode and cannot be brought down'
 NOT_SCHEDULED = 'is not part of a maintenance schedule'
@@ -458,7 +461,7 @@ class ScheduleClient(object):
         response = self.post(SCHEDULE_PATH, schedule)
         if response.status_code == 400:
             text = short_body(response.content) or ''
-            if any(refusal in text for refusal in CONCURRENT_REFUSALS):
+            if CONCURRENT_REFUSAL in text:
                 change.lost_updates += 1
                 return None
             raise self.refusal(response, 'POST', SCHEDULE_PATH, what)
