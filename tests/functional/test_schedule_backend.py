@@ -15,9 +15,9 @@ import json
 
 import pytest
 import requests
+from schedule_helpers import GHOST, Client, foreign_window, schedule_posts, take_out
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._backends import ALREADY_BACK, UNFILTERED
-from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosClientBase
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import resolve_targets
 from ansible_collections.mesos.maintenance.plugins.module_utils._schedule import (
     DOWN,
@@ -30,47 +30,6 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._schedule import
     machine_key,
     pid_ip,
 )
-
-HOUR_NS = 3600 * 1_000_000_000
-GHOST = {"hostname": "other.example", "ip": "10.9.9.9"}  # someone else's machine, no agent of ours
-
-
-def foreign_window(*machines, start=1_000_000_000_000, duration=HOUR_NS) -> dict:
-    return {
-        "machine_ids": list(machines),
-        "unavailability": {"duration": {"nanoseconds": duration}, "start": {"nanoseconds": start}},
-    }
-
-
-class Client(MesosClientBase):
-    """The collection's client; `hooks` run around its requests: (when, method, path, action), `when` being
-    'before' or 'after', each run once (or on every match with `every`)."""
-
-    def __init__(self, url, **params):
-        self.warnings = []
-        self.hooks = []
-        self.sent = []
-        super().__init__(dict(master_url=[url], timeout=5, leader_timeout=1, validate_certs=True, **params))
-
-    def warn(self, msg):
-        self.warnings.append(msg)
-
-    def hook(self, when, method, path, action, every=False):
-        self.hooks.append({"when": when, "method": method, "path": path, "action": action, "every": every})
-
-    def _run(self, when, method, url):
-        for hook in list(self.hooks):
-            if (hook["when"], hook["method"]) == (when, method) and url.endswith(hook["path"]):
-                if not hook["every"]:
-                    self.hooks.remove(hook)
-                hook["action"]()
-
-    def send(self, method, url, params=None, json_body=None):
-        self._run("before", method, url)
-        self.sent.append((method, url.split("/", 3)[-1]))
-        response = super().send(method, url, params=params, json_body=json_body)
-        self._run("after", method, url)
-        return response
 
 
 @pytest.fixture
@@ -122,24 +81,6 @@ def client(cluster):
     client = Client(cluster.leader_url)
     yield client
     client.close()
-
-
-def take_out(backend, hostnames, state="present", exclusive=False):
-    """What offer_filter does: read, resolve, plan, change (in one batch); returns (plan, snapshot, result)."""
-    snapshot = backend.read()
-    targets = resolve_targets([], hostnames, snapshot.agents, snapshot.filters)
-    assert not targets.unknown and not targets.ambiguous
-    plan = backend.plan(state, exclusive, targets, snapshot)
-    result = None
-    if state == "present" and plan.add:
-        result = backend.filter_many([(aid, targets.hostnames[aid]) for aid in plan.add])
-    elif state == "absent" and plan.remove:
-        result = backend.unfilter_many([(aid, targets.hostnames[aid]) for aid in plan.remove])
-    return plan, snapshot, result
-
-
-def schedule_posts(client):
-    return [s for s in client.sent if s == ("POST", SCHEDULE_PATH.lstrip("/"))]
 
 
 # --- machines ------------------------------------------------------------------------------------------------------
