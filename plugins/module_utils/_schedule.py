@@ -64,6 +64,7 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._client import p
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, name_list, short_body
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
     AgentIndex,
+    InputError,
     Plan,
     active_task_count,
     describe_agent,
@@ -513,7 +514,7 @@ class ScheduleBackend(object):
 
     def __init__(self, client, duration=DEFAULT_DURATION, down=False, max_attempts=MAX_WRITE_ATTEMPTS):
         if not duration > 0:  # also refuses NaN
-            raise MesosError('the maintenance window duration must be a positive number of seconds, not %s' % duration)
+            raise InputError('the maintenance window duration must be a positive number of seconds, not %s' % duration)
         self.client = client
         self.schedule = ScheduleClient(client, max_attempts)
         self.duration = duration
@@ -651,7 +652,7 @@ class ScheduleBackend(object):
         """End the maintenance of the machines of ``[(agent_id, hostname)]`` (machine/up for DOWN ones, then one
         schedule write). Returns ``{agent_id: UNFILTERED | ALREADY_BACK | UNFILTERED_ANSWER_LOST}``."""
         machines = dict((aid, self.machine(aid, host)) for aid, host in items)
-        schedule, status = self._after or (self._read, self._status)
+        status = (self._after or (self._read, self._status))[1]
         unique = list(dict((machine_key(m), m) for m in machines.values()).values())
         change = self.schedule.remove(unique)
         self._record(change, status)
