@@ -323,8 +323,8 @@ class ScheduleClient(object):
     def read_schedule(self):
         body = self.get(SCHEDULE_PATH)
         if not isinstance(body, dict) or not isinstance(body.get('windows', []), list):
-            raise MesosError('GET %s: not a maintenance schedule: %s' % (self.url(SCHEDULE_PATH),
-                                                                          short_body(json.dumps(body), 120)))
+            raise MesosError('GET %s: not a maintenance schedule: %s'
+                             % (self.url(SCHEDULE_PATH), short_body(json.dumps(body), 120)))
         return {'windows': windows_of(body)}
 
     def read_status(self):
@@ -513,8 +513,9 @@ class ScheduleBackend(object):
     answer_lost_note = 'the first answer was lost; the retry found the machine already up'
 
     def __init__(self, client, duration=DEFAULT_DURATION, down=False, max_attempts=MAX_WRITE_ATTEMPTS):
-        if not duration > 0:  # also refuses NaN
-            raise InputError('the maintenance window duration must be a positive number of seconds, not %s' % duration)
+        if not 0 < duration < float('inf'):  # also refuses NaN
+            raise InputError('the maintenance window duration must be a positive, finite number of seconds, not %s'
+                             % duration)
         self.client = client
         self.schedule = ScheduleClient(client, max_attempts)
         self.duration = duration
