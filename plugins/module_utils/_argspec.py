@@ -113,7 +113,7 @@ WAIT_ARGSPEC = dict(
 
 # Documented by the ``mesos.maintenance._backend`` fragment.
 BACKEND_ARGSPEC = dict(
-    backend=dict(type='str', default='auto', choices=['auto', 'allocator', 'native']),
+    backend=dict(type='str', default='auto', choices=['auto', 'allocator', 'native', 'schedule']),
 )
 
 

@@ -5,46 +5,39 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""The two ways to take a Mesos agent out of the offer cycle, behind one small interface.
+"""The backends that take agents out of the offer cycle, and ``select_backend``, which picks one.
 
 * ``allocator``: a filter in ``/allocator/filters`` of the Offer Filtering Allocator module (Mesos 0.28 to
   1.0.3). Lives in the leader's allocator (and, on later builds, in ZooKeeper).
 * ``native``: Mesos' own ``DEACTIVATE_AGENT`` / ``DRAIN_AGENT`` / ``REACTIVATE_AGENT`` calls of the v1 operator
   API (Mesos 1.9+). Kept in the master's registry, so it survives failover and re-registration.
+* ``schedule`` (``_schedule``): Mesos' maintenance schedule (0.25+), also in the registry.
 
-Both backends offer:
-
-``name``
-    ``'allocator'`` or ``'native'``.
-``read()``
-    A ``Snapshot`` to plan from: the agents (``AgentIndex``) and the "filter" entries
-    ``{'agent_id', 'hostname'}`` (native entries add ``drain_state``).
-``plan(state, exclusive, targets, snapshot)``
-    What to filter and unfilter (a ``Plan``).
-``filter(agent_id, hostname)`` / ``unfilter(agent_id, hostname)``
-    Take one agent out / put it back; ``unfilter`` returns ``UNFILTERED``, ``ALREADY_BACK`` (someone else was
-    faster) or ``UNFILTERED_ANSWER_LOST``. Both raise ``MesosError`` with a message that says what to do. Taking
-    an agent out twice is accepted by both APIs, so a retried ``filter`` needs no such outcome.
-``answer_lost_note``
-    What an action adds for ``UNFILTERED_ANSWER_LOST``.
-``filters_after(entries, gone)`` / ``predict(entries, plan, targets, agents)``
-    The entries after the changes made since the last ``read``/``poll`` (resp. after a plan, for check mode).
-``poll()``, ``is_filtered(snapshot, agent_id)``, ``remaining(slave)``
-    For waiting: a snapshot with task counts, whether an agent is still out of the offer cycle, and what it still
-    has to do (``None`` once done).
-
-``select_backend(client, requested)`` picks one; with ``auto`` the first request it sends is also the allocator
+Each is a ``Backend`` (``_backend``); with ``auto`` the first request ``select_backend`` sends is also the allocator
 backend's first read, so ``auto`` costs the allocator no extra request.
 """
 
 from __future__ import annotations
 
+from ansible_collections.mesos.maintenance.plugins.module_utils._backend import (
+    ALREADY_BACK,
+    UNFILTERED,
+    UNFILTERED_ANSWER_LOST,
+    Backend,
+    Snapshot,
+    refuse_foreign_options,
+)
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import (
     FILTERS_PATH,
     STATE_SUMMARY_PATH,
     parse_json,
 )
-from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, name_list, not_a_master, short_body
+from ansible_collections.mesos.maintenance.plugins.module_utils._errors import (
+    MesosError,
+    name_list,
+    not_a_master,
+    short_body,
+)
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
     DRAINED,
     DRAINING,
@@ -57,42 +50,24 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._filters import 
     deactivated_entries,
     describe_agent,
     drain_state,
+    native_agent_report,
     native_slave,
     parse_version,
     predict_filters,
     predict_native_filters,
 )
+from ansible_collections.mesos.maintenance.plugins.module_utils._schedule import SCHEDULE_MIN_VERSION, ScheduleBackend
 
 OPERATOR_PATH = '/master/api/v1'
 VERSION_PATH = '/version'
-# Options of offer_filter that only the native backend has.
-NATIVE_OPTIONS = ('drain', 'drain_grace_period', 'mark_gone')
-
-# What unfilter() found. The master answers "nothing to do" both when somebody else put the agent back first and
-# when the retry of a request whose answer was lost finds its own first attempt applied; only the client's record of
-# the lost answer tells them apart, and then the change is this run's.
-UNFILTERED = 'unfiltered'
-ALREADY_BACK = 'already back'
-UNFILTERED_ANSWER_LOST = 'unfiltered, answer lost'
 
 
-class Snapshot(object):
-    def __init__(self, agents, filters):
-        self.agents = agents      # AgentIndex
-        self.filters = filters    # [{'agent_id', 'hostname'[, 'drain_state']}]
-
-    @property
-    def filtered_ids(self):
-        return set(f['agent_id'] for f in self.filters)
-
-
-class AllocatorBackend(object):
+class AllocatorBackend(Backend):
     """Filters of the Offer Filtering Allocator module."""
 
     name = 'allocator'
-    label = FILTERS_PATH      # where the filters are, for diff headers
-    reads_task_counts = True  # read() is /master/state-summary, with each agent's task counts
-    # What actions say: (done add, done remove, check-mode add, check-mode remove).
+    summary = 'the Offer Filtering Allocator module, Mesos 0.28 to 1.0.3, which cannot drain'
+    label = FILTERS_PATH
     verbs = ('added filter for', 'removed filter for', 'would add filter for', 'would remove filter for')
     answer_lost_note = 'the first answer was lost; the retry found the filter already removed'
 
@@ -113,7 +88,15 @@ class AllocatorBackend(object):
         self._filters = None
         return filters
 
-    poll = read
+    def inventory(self):
+        filters = self.current_filters()
+        slaves = self.client.get_agents()
+        self.client.probe_build()
+        return slaves, filters
+
+    @classmethod
+    def status_detail(cls, cluster):
+        return ' (allocator module build %s)' % (cluster.get('build') or 'unknown')
 
     def plan(self, state, exclusive, targets, snapshot):
         return compute_plan(state, exclusive, targets, snapshot.filters, snapshot.agents)
@@ -142,26 +125,23 @@ class AllocatorBackend(object):
     def predict(self, entries, plan, targets, agents):
         return predict_filters(entries, plan, targets, agents)
 
-    def is_filtered(self, snapshot, agent_id):
-        return agent_id in snapshot.filtered_ids
-
     @staticmethod
     def is_unknown_agent(error):
         """Whether a failed filter() says the master no longer knows the agent."""
         return error.status == 400 and (error.body or '').startswith('No such agent')
 
-    def remaining(self, slave):
-        count = active_task_count(slave)
-        return '%d active' % count if count else None
 
-
-class NativeBackend(object):
+class NativeBackend(Backend):
     """Mesos' own agent deactivation and draining (v1 operator API, Mesos 1.9+)."""
 
     name = 'native'
+    summary = "Mesos' own deactivation and draining, Mesos 1.9 or later"
     label = OPERATOR_PATH + ' (deactivated agents)'
     reads_task_counts = False  # read() is GET_AGENTS; poll() reads the task counts from /master/state-summary
     answer_lost_note = 'the first answer was lost; the retry found it already reactivated'
+    options = ('drain', 'drain_grace_period', 'mark_gone')
+    again_verbs = ('deactivated', 'would deactivate')
+    undone_cause = 'someone reactivated it'
 
     def __init__(self, client, drain=False, drain_grace_period=None, mark_gone=False):
         self.client = client
@@ -254,9 +234,20 @@ class NativeBackend(object):
         return self._snapshot(self.get_agents())
 
     def poll(self):
-        return self._snapshot(self.summary())
+        return self._snapshot(self.state_summary())
 
-    def summary(self):
+    def inventory(self):
+        slaves = self.state_summary()
+        return slaves, deactivated_entries(slaves)
+
+    def agent_report(self, slave, filtered_ids):
+        return native_agent_report(slave)
+
+    def is_connected(self, slave):
+        # Mesos shows a deactivated agent as not active, connected or not; a connected one is still listed.
+        return True
+
+    def state_summary(self):
         """The agents from ``/master/state-summary``: one request with task counts and (Mesos 1.9+) ``deactivated``
         and ``drain_info``."""
         slaves = self.client.get_agents()
@@ -323,6 +314,7 @@ class NativeBackend(object):
         return predict_native_filters(entries, plan, targets, agents, self.drain)
 
     def is_filtered(self, snapshot, agent_id):
+        # Draining, an agent counts as out once its drain has started.
         for entry in snapshot.filters:
             if entry['agent_id'] == agent_id:
                 return bool(entry.get('drain_state')) or not self.drain
@@ -354,32 +346,59 @@ def _dotted(version):
     return '.'.join(str(part) for part in version)
 
 
-def select_backend(client, requested, native_options=None, keep_probe=True):
-    """The backend to use. ``auto`` asks the leader's ``/allocator/filters`` (an answer: allocator), else its
-    ``/version`` (1.9 or later: native), else fails saying what to install. With ``keep_probe`` the allocator
+BACKENDS = dict((cls.name, cls) for cls in (AllocatorBackend, NativeBackend, ScheduleBackend))
+
+
+def check_backend_options(params):
+    """Refuse, before any request, options of another backend than the one ``params['backend']`` names."""
+    if params['backend'] in BACKENDS:
+        refuse_foreign_options(BACKENDS[params['backend']], params, BACKENDS.values())
+
+
+def make_backend(cls, client, params, chosen_by=None, **kwargs):
+    refuse_foreign_options(cls, params, BACKENDS.values(), chosen_by)
+    options = dict((option, params[option]) for option in cls.options if params.get(option) is not None)
+    return cls(client, **dict(options, **kwargs))
+
+
+def select_backend(client, requested, params=None, keep_probe=True):
+    """The backend to use, made with its options from ``params`` (options of another backend are refused). ``auto``
+    asks the leader's ``/allocator/filters`` (an answer: allocator), else its ``/version`` (1.9 or later: native;
+    0.25 or later: schedule, with a warning), else fails saying what to install. With ``keep_probe`` the allocator
     backend's first read reuses that answer; a caller that must read under a lock taken later passes False."""
-    native_options = native_options or {}
-    if requested == 'native':
-        return NativeBackend(client, **native_options)
-    if requested == 'allocator':
-        return AllocatorBackend(client)
+    params = params or {}
+    if requested in BACKENDS:
+        return make_backend(BACKENDS[requested], client, params)
     # Not waiting out a 503: on later module builds it comes from the module's own leader check, which fails for
     # reasons (credentials) that the allocator backend's first read diagnoses better.
     response = client.leader_request('GET', FILTERS_PATH, wait_unavailable=False)
     if response.status_code == 200:
-        return AllocatorBackend(client, filters=client.filters_from_response(response) if keep_probe else None)
+        probe = client.filters_from_response(response) if keep_probe else None
+        return make_backend(AllocatorBackend, client, params, client.leader, filters=probe)
     if response.status_code != 404:
         # Only the module answers anything but 404 there; the allocator backend reads again and reports.
-        return AllocatorBackend(client)
+        return make_backend(AllocatorBackend, client, params, client.leader)
     body = client.get_json(VERSION_PATH)
     text = body.get('version') if isinstance(body, dict) else None
     version = parse_version(text)
     if version is not None and version >= NATIVE_MIN_VERSION:
-        return NativeBackend(client, **native_options)
+        return make_backend(NativeBackend, client, params, client.leader)
+    if version is not None and version >= SCHEDULE_MIN_VERSION:
+        backend = make_backend(ScheduleBackend, client, params, client.leader)
+        client.warn('backend=auto chose schedule: the leading master at %s runs Mesos %s, without the Offer Filtering '
+                    'Allocator module and older than %s, so agents are taken out with Mesos\' maintenance schedule. A '
+                    'machine in the schedule is DRAINING: that announces the maintenance (inverse offers to the '
+                    'frameworks, offers carrying its unavailability) but does not stop offers; only frameworks that '
+                    'honour it (Marathon 1.6+ with its maintenance_mode feature, Aurora) keep new tasks off it. '
+                    'Set backend=schedule to silence this warning, or load the module and use backend=allocator to '
+                    'block offers' % (client.leader, text, _dotted(NATIVE_MIN_VERSION)))
+        return backend
     raise MesosError(
-        'backend=auto: the leading master at %s runs Mesos %s and answers 404 to %s, so neither backend can work. '
-        'Either load the Offer Filtering Allocator module (im_getty_mesos_OfferFilteringAllocator, installed by the '
-        'mesos.maintenance.offer_filter_allocator role) and use backend=allocator, or upgrade Mesos to %s or later '
-        'and use backend=native (Mesos\' own DEACTIVATE_AGENT/REACTIVATE_AGENT)'
-        % (client.leader, text or 'of an unknown version', FILTERS_PATH, _dotted(NATIVE_MIN_VERSION)),
+        'backend=auto: the leading master at %s runs Mesos %s and answers 404 to %s, so no backend can work. '
+        'Mesos\' maintenance schedule (backend=schedule) needs Mesos %s or later; the Offer Filtering Allocator module '
+        '(im_getty_mesos_OfferFilteringAllocator, installed by the mesos.maintenance.offer_filter_allocator role, '
+        'backend=allocator) Mesos 0.28 to 1.0.3; Mesos\' own DEACTIVATE_AGENT/REACTIVATE_AGENT (backend=native) '
+        'Mesos %s or later'
+        % (client.leader, text or 'of an unknown version', FILTERS_PATH, _dotted(SCHEDULE_MIN_VERSION),
+           _dotted(NATIVE_MIN_VERSION)),
         method='GET', url=client.leader + FILTERS_PATH, status=404)

@@ -27,7 +27,6 @@ import time
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._backends import (
     ALREADY_BACK,
-    NATIVE_OPTIONS,
     UNFILTERED_ANSWER_LOST,
     select_backend,
 )
@@ -101,15 +100,8 @@ def hostnames_of(params):
 
 
 def backend_for(client, params):
-    native = dict((option, params.get(option)) for option in NATIVE_OPTIONS if option in params)
-    native = dict((k, v) for k, v in native.items() if v not in (None, False))
     # Every step decides on reads made under the ledger's lock, after this: none may reuse the probe of auto.
-    backend = select_backend(client, params['backend'], native, keep_probe=False)
-    if backend.name == 'allocator' and native:
-        raise InputError('%s: only with backend=native (Mesos\' own draining, 1.9+), but the leading master at %s '
-                         'runs the Offer Filtering Allocator module, which cannot drain; leave them out and let the '
-                         'wait wait for the tasks to end; nothing was changed' % (', '.join(native), client.leader))
-    return backend
+    return select_backend(client, params['backend'], params, keep_probe=False)
 
 
 def frameworks_by_agent(client):
@@ -426,16 +418,9 @@ class Restore(Step):
             ids = snapshot.agents.ids_by_hostname.get(host) or []
             if not ids:
                 result[host] = 'not registered with the master'
-            elif not any(self.is_connected(snapshot, agent_id) for agent_id in ids):
+            elif not any(self.backend.is_connected(snapshot.agents.by_id[agent_id]) for agent_id in ids):
                 result[host] = 'disconnected'
         return result
-
-    def is_connected(self, snapshot, agent_id):
-        slave = snapshot.agents.by_id[agent_id]
-        if self.backend.name == 'native':
-            # Mesos shows a deactivated agent as not active, connected or not; a connected one is still listed.
-            return True
-        return bool(slave.get('active', True))
 
     def unfilter_back(self, hostnames, snapshot, away):
         """Unfilter, under the ledger's lock, what this run alone keeps out; returns the agents' report."""
@@ -633,7 +618,7 @@ class HoldProcess(object):
         try:
             try:
                 client.get_leader()
-                backend = backend_for(client, dict(self.params, drain=False, drain_grace_period=None, mark_gone=False))
+                backend = backend_for(client, dict(backend=self.params['backend']))  # a hold only takes agents out
                 look_once(client, backend, tracker, False, self.reasserted, self.actions)
                 self.looks += 1
                 self.leader = client.leader

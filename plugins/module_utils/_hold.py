@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.mesos.maintenance.plugins.module_utils._backends import BACKENDS
+
 REASON_NEW_ID = 'new agent id'
 REASON_LEADER = 'leader changed'
 REASON_LOST = 'filter lost'
@@ -26,7 +28,6 @@ REASON_UNFILTERED = 'not filtered when the hold started'
 CAUSE_NEW_ID = 'back under a new id (was %s)'
 CAUSE_LEADER = 'leader changed: filtered at %s, the leader is now %s'
 CAUSE_REREGISTERED = 'it re-registered, or someone removed the filter'
-CAUSE_REACTIVATED = 'someone reactivated it'
 CAUSE_UNKNOWN = 'leader changed or re-registration'
 
 # Enough to show a flapping master without letting a long hold return an unbounded list.
@@ -113,8 +114,8 @@ def lost_filter_cause(record, agent_ids, leader, backend):
     was = record.get('agent_id')
     if was and agent_ids and was not in agent_ids:
         return CAUSE_NEW_ID % was
-    if backend == 'native':
-        return CAUSE_REACTIVATED
+    if BACKENDS[backend].undone_cause:
+        return BACKENDS[backend].undone_cause
     filtered_at = record.get('leader')
     if not filtered_at or not leader:
         return CAUSE_UNKNOWN  # recorded before the ledger kept the leader
@@ -139,7 +140,7 @@ def look_once(client, backend, tracker, check_mode, reasserted, actions, hostnam
     agents, filters = snapshot.agents, snapshot.filters
     before = filters
     filtered = snapshot.filtered_ids
-    done, would = ('deactivated', 'would deactivate') if backend.name == 'native' else ('filtered', 'would filter')
+    done, would = backend.again_verbs
     for item in tracker.plan(agents, filtered, client.leader):
         if hostnames is not None and item.hostname not in hostnames:
             continue

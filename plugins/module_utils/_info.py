@@ -10,13 +10,7 @@
 from __future__ import annotations
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._backends import select_backend
-from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
-    AgentIndex,
-    agent_report,
-    deactivated_entries,
-    native_agent_report,
-    validate_names,
-)
+from ansible_collections.mesos.maintenance.plugins.module_utils._filters import AgentIndex, validate_names
 
 
 def read_cluster(client, params):
@@ -26,13 +20,7 @@ def read_cluster(client, params):
     hostnames = validate_names(params['hostname'], 'hostname')
     client.get_leader()
     backend = select_backend(client, params['backend'])
-    if backend.name == 'native':
-        slaves = backend.summary()
-        filters = deactivated_entries(slaves)
-    else:
-        filters = backend.current_filters()
-        slaves = client.get_agents()
-        client.probe_build()
+    slaves, filters = backend.inventory()
     filtered_ids = set(f['agent_id'] for f in filters)
     missing = []
     if agent_ids or hostnames:
@@ -51,10 +39,7 @@ def read_cluster(client, params):
                 missing.append(host)
         slaves = [s for s in slaves if s.get('id') in wanted]
     slaves = [s for s in slaves if isinstance(s, dict) and 'id' in s]
-    if backend.name == 'native':
-        agents = [native_agent_report(s) for s in slaves]
-    else:
-        agents = [agent_report(s, filtered_ids) for s in slaves]
+    agents = [backend.agent_report(s, filtered_ids) for s in slaves]
     return dict(
         changed=False,
         leader=client.leader,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 
+from ansible_collections.mesos.maintenance.plugins.module_utils._backends import BACKENDS
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import name_list
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import (
     InputError,
@@ -146,8 +147,7 @@ def status_lines(cluster, ledger_state):
     lines = ['%d agents, %d filtered, %d disconnected, %d active tasks, %d kept out by mesos.maintenance; leader %s, '
              'backend %s%s' % (len(agents), filtered, disconnected, sum(a.get('active_tasks') or 0 for a in agents),
                                len(owners), cluster['leader'], cluster['backend'],
-                               (' (allocator module build %s)' % (cluster.get('build') or 'unknown'))
-                               if cluster['backend'] == 'allocator' else ''),
+                               BACKENDS[cluster['backend']].status_detail(cluster)),
              STATUS_FORMAT % ('HOSTNAME', 'AGENT ID', 'FILTERED', 'CONNECTED', 'TASKS', 'KEPT OUT BY')]
     lost = lost_filters(cluster, ledger_state)
     seen = set()

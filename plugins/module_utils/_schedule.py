@@ -54,11 +54,13 @@ from __future__ import annotations
 import json
 import time
 
-from ansible_collections.mesos.maintenance.plugins.module_utils._backends import (
+from ansible_collections.mesos.maintenance.plugins.module_utils._backend import (
     ALREADY_BACK,
     UNFILTERED,
     UNFILTERED_ANSWER_LOST,
+    Backend,
     Snapshot,
+    ignore,
 )
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import parse_json
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError, name_list, short_body
@@ -66,7 +68,6 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._filters import 
     AgentIndex,
     InputError,
     Plan,
-    active_task_count,
     describe_agent,
 )
 
@@ -496,7 +497,7 @@ class ScheduleClient(object):
 
 
 # --- the backend ---------------------------------------------------------------------------------------------------
-class ScheduleBackend(object):
+class ScheduleBackend(Backend):
     """Mesos' maintenance schedule (0.25+): an agent is "filtered" while its machine is in the schedule (DRAINING or
     DOWN). Same interface as ``AllocatorBackend`` and ``NativeBackend`` (see ``_backends``), plus the batch calls
     ``filter_many`` / ``unfilter_many`` (one schedule write for many agents, one window for all) and ``mark_down``.
@@ -506,19 +507,22 @@ class ScheduleBackend(object):
     """
 
     name = 'schedule'
+    summary = "Mesos' maintenance schedule, Mesos 0.25 or later"
     label = SCHEDULE_PATH
+    options = ('window_duration', 'down')
+    again_verbs = ('scheduled maintenance for', 'would schedule maintenance for')
+    undone_cause = 'someone took its machine out of the maintenance schedule'
     reads_task_counts = True   # read() includes /master/state-summary, with each agent's task counts
     verbs = ('scheduled maintenance for', 'ended maintenance for', 'would schedule maintenance for',
              'would end maintenance for')
     answer_lost_note = 'the first answer was lost; the retry found the machine already up'
 
-    def __init__(self, client, duration=DEFAULT_DURATION, down=False, max_attempts=MAX_WRITE_ATTEMPTS):
-        if not 0 < duration < float('inf'):  # also refuses NaN
-            raise InputError('the maintenance window duration must be a positive, finite number of seconds, not %s'
-                             % duration)
+    def __init__(self, client, window_duration=DEFAULT_DURATION, down=False, max_attempts=MAX_WRITE_ATTEMPTS):
+        if not 0 < window_duration < float('inf'):  # also refuses NaN
+            raise InputError('window_duration must be a positive, finite number of seconds, not %s' % window_duration)
         self.client = client
         self.schedule = ScheduleClient(client, max_attempts)
-        self.duration = duration
+        self.duration = window_duration
         self.down = bool(down)
         self._agents = AgentIndex([])
         self._read = {'windows': []}     # the schedule as read by the last read()/poll()
@@ -545,7 +549,14 @@ class ScheduleBackend(object):
             self._machines.setdefault(entry['agent_id'], entry['machine'])
         return Snapshot(self._agents, entries)
 
-    poll = read
+    def inventory(self):
+        snapshot = self.read()
+        return list(snapshot.agents.by_id.values()), snapshot.filters
+
+    def agent_report(self, slave, filtered_ids):
+        report = Backend.agent_report(self, slave, filtered_ids)
+        report['maintenance'] = self.report(slave['id'])
+        return report
 
     def entries(self, schedule, status):
         """The filter entries for a schedule and status, over the agents of the last read."""
@@ -629,9 +640,10 @@ class ScheduleBackend(object):
     def filter(self, agent_id, hostname=None):
         self.filter_many([(agent_id, hostname)])
 
-    def filter_many(self, items):
+    def filter_many(self, items, done=ignore):
         """Schedule the machines of ``[(agent_id, hostname)]`` in ONE new window from now for ``duration`` seconds,
-        with one schedule write (more only when another writer undid it). Returns the ``ScheduleChange``."""
+        with one schedule write (more only when another writer undid it), then ``done(agent_id)`` for each. Returns the
+        ``ScheduleChange``."""
         machines = [self.machine(aid, host) for aid, host in items]
         schedule, status = self._after or (self._read, self._status)
         change = self.schedule.add(machines, self.duration, planned_from=schedule)
@@ -644,31 +656,35 @@ class ScheduleBackend(object):
                 info = window_info(window)
                 self.notes.append('%s was put into a maintenance window by someone else meanwhile (start %s, '
                                   'duration %s s): left there' % (machine_text(machine), info['start'], info['duration']))
+        for agent_id, dummy in items:
+            done(agent_id)
         return change
 
     def unfilter(self, agent_id, hostname=None):
         return self.unfilter_many([(agent_id, hostname)])[agent_id]
 
-    def unfilter_many(self, items):
+    def unfilter_many(self, items, done=ignore):
         """End the maintenance of the machines of ``[(agent_id, hostname)]`` (machine/up for DOWN ones, then one
-        schedule write). Returns ``{agent_id: UNFILTERED | ALREADY_BACK | UNFILTERED_ANSWER_LOST}``."""
+        schedule write), then ``done(agent_id, outcome)`` for each. Returns ``{agent_id: UNFILTERED | ALREADY_BACK |
+        UNFILTERED_ANSWER_LOST}``."""
         machines = dict((aid, self.machine(aid, host)) for aid, host in items)
         status = (self._after or (self._read, self._status))[1]
         unique = list(dict((machine_key(m), m) for m in machines.values()).values())
         change = self.schedule.remove(unique)
         self._record(change, status)
         lost = set(machine_key(m) for m in change.up_answer_lost)
-        done = set(machine_key(m) for m in change.removed + change.brought_up) - lost
+        ended = set(machine_key(m) for m in change.removed + change.brought_up) - lost
         outcomes = {}
         for aid, machine in machines.items():
             key = machine_key(machine)
-            outcomes[aid] = UNFILTERED if key in done else UNFILTERED_ANSWER_LOST if key in lost else ALREADY_BACK
+            outcomes[aid] = UNFILTERED if key in ended else UNFILTERED_ANSWER_LOST if key in lost else ALREADY_BACK
+            done(aid, outcomes[aid])
         return outcomes
 
     def mark_down(self, agent_ids):
         """``down: true`` after the wait: mark the machines of ``agent_ids`` DOWN (their agents are shut down and
         their tasks lost). Returns ``(downed machines, already DOWN machines)``."""
-        machines = list(dict((machine_key(m), m) for m in (self.machine(aid) for aid in agent_ids)).values())
+        machines = self._unique_machines(agent_ids)
         downed, already = self.schedule.down(machines)
         schedule, status = self._after or (self._read, self._status)
         status = dict(status)
@@ -676,6 +692,19 @@ class ScheduleBackend(object):
             status[machine_key(machine)] = {'machine': machine, 'mode': DOWN, 'inverse_offers': []}
         self._after = (schedule, status)
         return downed, already
+
+    def after_wait(self, agent_ids, check_mode):
+        if not self.down:
+            return False, []
+        if check_mode:
+            status = (self._after or (self._read, self._status))[1]
+            todo = [m for m in self._unique_machines(agent_ids) if (status.get(machine_key(m)) or {}).get('mode') != DOWN]
+            return bool(todo), ['would mark DOWN %s' % name_list(todo, machine_text)] if todo else []
+        downed = self.mark_down(agent_ids)[0]
+        return bool(downed), ['marked DOWN %s' % name_list(downed, machine_text)] if downed else []
+
+    def _unique_machines(self, agent_ids):
+        return list(dict((machine_key(m), m) for m in (self.machine(aid) for aid in agent_ids)).values())
 
     def _record(self, change, status):
         status = dict(status)
@@ -698,14 +727,7 @@ class ScheduleBackend(object):
         return [e for e in self.entries(*self._after) if e['agent_id'] not in gone]
 
     # --- waiting ---------------------------------------------------------------------------------------------
-    def is_filtered(self, snapshot, agent_id):
-        return agent_id in snapshot.filtered_ids
-
     @staticmethod
     def is_unknown_agent(error):
         """Whether a failed filter() says the master no longer knows the agent."""
         return isinstance(error, UnknownAgentError)
-
-    def remaining(self, slave):
-        count = active_task_count(slave)
-        return '%d active' % count if count else None

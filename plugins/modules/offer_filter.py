@@ -120,6 +120,24 @@ options:
     type: bool
     default: false
     version_added: 1.0.0
+  window_duration:
+    description:
+      - Only with O(backend=schedule) and O(state=present). How long the maintenance window that the agents'
+        machines are put into lasts, in seconds from now. Mesos tells it to the frameworks (inverse offers, and
+        offers that carry it as the agents' unavailability); it does not end the maintenance by itself.
+      - Defaults to V(3600).
+    type: float
+    version_added: 1.0.0
+  down:
+    description:
+      - Only with O(backend=schedule), O(state=present) and O(wait=true). Once the agents' tasks have ended, mark
+        their machines DOWN (C(/master/machine/down)). B(Mesos then shuts their agents down), so whatever still
+        runs there is lost, and it refuses them until O(state=absent) brings the machines up (C(/master/machine/up))
+        and takes them out of the schedule. An agent comes back under a new agent id. The module warns when it
+        does this.
+    type: bool
+    default: false
+    version_added: 1.0.0
   max_filtered:
     description:
       - Only with O(state=present). Refuse, before changing anything, to add filters that would leave more than
@@ -350,8 +368,8 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import 
 )
 from ansible_collections.mesos.maintenance.plugins.module_utils._backends import (
     ALREADY_BACK,
-    NATIVE_OPTIONS,
     UNFILTERED_ANSWER_LOST,
+    check_backend_options,
     select_backend,
 )
 from ansible_collections.mesos.maintenance.plugins.module_utils._budget import (
@@ -407,7 +425,7 @@ class OfferFilterManager(object):
         parse_group_by(self.params['group_by'])
         named = self.agent_ids or self.hostnames
         if self.state == 'absent':
-            for option in ('exclusive', 'max_filtered', 'drain', 'max_unavailable_per_group'):
+            for option in ('exclusive', 'max_filtered', 'drain', 'max_unavailable_per_group', 'down', 'window_duration'):
                 if self.params[option] not in (None, False):
                     raise InputError('%s applies to state=present only' % option)
             if not named:
@@ -425,29 +443,15 @@ class OfferFilterManager(object):
                     raise InputError('%s applies to drain=true only' % option)
         if (self.params['drain_grace_period'] or 0) < 0:
             raise InputError('drain_grace_period must not be negative')
-        if self.params['backend'] == 'allocator' and self.native_options_given():
-            raise InputError('%s: only with backend=native (Mesos\' own draining, 1.9+); the Offer Filtering '
-                             'Allocator module (backend=allocator) cannot drain: with it, use wait=true to wait for '
-                             'the tasks to end' % ', '.join(self.native_options_given()))
-
-    def native_options_given(self):
-        return [option for option in NATIVE_OPTIONS if self.params[option] not in (None, False)]
-
-    def select_backend(self):
-        native = dict((option, self.params[option]) for option in NATIVE_OPTIONS)
-        self.backend = select_backend(self.client, self.params['backend'], native)
-        if self.backend.name == 'allocator' and self.native_options_given():
-            self.fail('%s: only with backend=native (Mesos\' own draining, 1.9+), but the leading master at %s runs '
-                      'the Offer Filtering Allocator module (backend=auto chose allocator), which cannot drain; '
-                      'leave them out and use wait=true to wait for the tasks to end; nothing was changed'
-                      % (', '.join(self.native_options_given()), self.client.leader))
+        if self.params['down'] and not self.params['wait']:
+            raise InputError('down=true needs wait=true: the machines go DOWN once the tasks on them have ended')
+        check_backend_options(self.params)
 
     def run(self):
         self.validate()
         client = self.client
         client.get_leader()
-        self.select_backend()
-        backend = self.backend
+        self.backend = backend = select_backend(client, self.params['backend'], self.params)
         snapshot = backend.read()
         agents, before = snapshot.agents, snapshot.filters
         targets = resolve_targets(self.agent_ids, self.hostnames, agents, before)
@@ -480,6 +484,10 @@ class OfferFilterManager(object):
             client.warn('mark_gone=true: once drained, Mesos marks %d agent(s) gone. That is permanent: the master '
                         'removes them for good, and their ids can never register again (the agent must be started '
                         'afresh, with an empty work directory, to come back)' % len(plan.add))
+        if self.params['down']:
+            client.warn('down=true: once their tasks have ended, the machines of %d agent(s) are marked DOWN. Mesos '
+                        'shuts their agents down (whatever still runs there is lost) and refuses them until '
+                        'state=absent brings the machines up' % len(targets.ids))
 
         self.pending = list(plan.add) + list(plan.remove)
         would_add, would_remove = backend.verbs[2:]
@@ -522,6 +530,9 @@ class OfferFilterManager(object):
                 result['filters'] = filters
             if self.reasserted:
                 result['changed'] = True
+            changed_after, actions = backend.after_wait(list(targets.ids), client.check_mode)
+            self.actions.extend(actions)
+            result['changed'] = result['changed'] or changed_after
         return result
 
     def check_budget(self, plan, snapshot):
@@ -537,22 +548,21 @@ class OfferFilterManager(object):
         """Change one agent at a time, so that a failure says exactly which agents were done."""
         backend = self.backend
         done_add, done_remove = backend.verbs[:2]
-        for aid in plan.add:
-            host = targets.hostnames.get(aid)
-            backend.filter(aid, host)
+        gone = set()
+
+        def added(aid):
             self.added.append(aid)
             self.pending.remove(aid)
-            self.actions.append('%s %s' % (done_add, describe_agent(aid, host)))
-        gone = set()
-        for aid in plan.remove:
+            self.actions.append('%s %s' % (done_add, describe_agent(aid, targets.hostnames.get(aid))))
+
+        def removed(aid, outcome):
             host = agents.hostname(aid)
-            outcome = backend.unfilter(aid, host)
             self.pending.remove(aid)
             if outcome == ALREADY_BACK:
                 # Somebody put it back between our read and this request.
                 self.actions.append('filter for %s was already gone' % describe_agent(aid, host))
                 gone.add(aid)
-                continue
+                return
             self.removed.append(aid)
             action = '%s %s' % (done_remove, describe_agent(aid, host))
             if outcome == UNFILTERED_ANSWER_LOST:
@@ -560,6 +570,9 @@ class OfferFilterManager(object):
                 action += ' (%s)' % backend.answer_lost_note
                 gone.add(aid)
             self.actions.append(action)
+
+        backend.filter_many([(aid, targets.hostnames.get(aid)) for aid in plan.add], added)
+        backend.unfilter_many([(aid, agents.hostname(aid)) for aid in plan.remove], removed)
         return backend.filters_after(before, gone)
 
     def wait(self, targets, agents):
@@ -641,6 +654,8 @@ def main():
         drain=dict(type='bool', default=False),
         drain_grace_period=dict(type='float'),
         mark_gone=dict(type='bool', default=False),
+        window_duration=dict(type='float'),
+        down=dict(type='bool', default=False),
         **dict(WAIT_ARGSPEC, **dict(BACKEND_ARGSPEC, **BUDGET_ARGSPEC))
     )
     client = MesosModuleClient(argspec)

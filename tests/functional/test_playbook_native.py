@@ -521,21 +521,36 @@ def test_auto_picks_the_allocator_module_where_it_answers(run_tasks, cluster):
     assert_failed(result, "drain: only with backend=native", "backend=auto chose allocator", "nothing was changed")
 
 
-def test_auto_without_module_on_mesos_101_says_what_to_install(run_tasks, cluster_factory):
+def test_auto_without_module_on_mesos_101_takes_the_maintenance_schedule(run_tasks, cluster_factory):
     cluster = cluster_factory(masters=1, agents=2, build=None, version="1.0.1")
+    agent = cluster.agent_ids[0]
+    result = run_tasks(offer_filter(cluster, agent_id=[agent])).result
+    assert_ok(result, changed=True)
+    assert result["backend"] == "schedule"
+    assert "runs Mesos 1.0.1" in result["warnings"][0] and "does not stop offers" in result["warnings"][0], result
+    assert [f["agent_id"] for f in result["filters"]] == [agent]
+    with cluster.state.lock:
+        assert [w["machine_ids"] for w in cluster.state.maintenance.schedule["windows"]] == [
+            [{"hostname": "agent-1.example.com", "ip": "127.0.0.1"}]
+        ]
+    # the native-only options are refused before anything changes, naming the backend auto chose
+    result = run_tasks(offer_filter(cluster, agent_id=[cluster.agent_ids[1]], drain=True)).result
+    assert_failed(result, "drain: only with backend=native", "backend=auto chose schedule", "nothing was changed")
+
+
+def test_auto_on_mesos_024_says_what_to_install(run_tasks, cluster_factory):
+    cluster = cluster_factory(masters=1, agents=2, build=None, version="0.24.1")
     for task in (offer_filter(cluster, agent_id=[cluster.agent_ids[0]]), offer_filter_info(cluster)):
         result = run_tasks(task).result
         assert_failed(
             result,
-            "runs Mesos 1.0.1",
+            "runs Mesos 0.24.1",
             "404",
             "offer_filter_allocator role",
             "backend=allocator",
-            "upgrade Mesos to 1.9 or later",
+            "backend=schedule) needs Mesos 0.25 or later",
             "backend=native",
         )
-    result = run_tasks(native_task(cluster, agent_id=[cluster.agent_ids[0]])).result
-    assert_failed(result, 'without a "deactivated" field', "older than Mesos 1.9", "backend=allocator")
 
 
 # --- offer_filter_info ------------------------------------------------------------------------------------------------

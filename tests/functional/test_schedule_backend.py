@@ -17,7 +17,7 @@ import pytest
 import requests
 from schedule_helpers import GHOST, Client, foreign_window, schedule_posts, take_out
 
-from ansible_collections.mesos.maintenance.plugins.module_utils._backends import ALREADY_BACK, UNFILTERED
+from ansible_collections.mesos.maintenance.plugins.module_utils._backend import ALREADY_BACK, UNFILTERED
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import resolve_targets
 from ansible_collections.mesos.maintenance.plugins.module_utils._schedule import (
     DOWN,
@@ -123,7 +123,7 @@ def test_drain_two_agents_keeps_someone_elses_window(master, client, cluster):
     theirs = foreign_window(GHOST, machines["agent-3"])
     master.set_schedule(theirs)
 
-    backend = ScheduleBackend(client, duration=600)
+    backend = ScheduleBackend(client, window_duration=600)
     client.sent.clear()
     plan, snapshot, change = take_out(backend, ["agent-1", "agent-2", "agent-3"])
     ids = master.ids()
@@ -166,7 +166,7 @@ def test_drain_two_agents_keeps_someone_elses_window(master, client, cluster):
     assert backend.notes == []
 
     # A second run changes nothing and writes nothing.
-    again = ScheduleBackend(client, duration=600)
+    again = ScheduleBackend(client, window_duration=600)
     client.sent.clear()
     plan, snapshot, change = take_out(again, ["agent-1", "agent-2"])
     assert (plan.add, change) == ([], None)
@@ -349,7 +349,7 @@ def test_down_refuses_a_machine_taken_out_of_the_schedule(master, client):
 def test_status_report(master, client, cluster):
     ids = master.ids()
     cluster.launch_tasks(ids["agent-1"], 1)
-    backend = ScheduleBackend(client, duration=60)
+    backend = ScheduleBackend(client, window_duration=60)
     take_out(backend, ["agent-1"])
     cluster.respond_inverse_offer(ids["agent-1"], "ACCEPT")
     backend.read()

@@ -13,7 +13,7 @@ import json
 import pytest
 from functional.schedule_helpers import GHOST, Client, foreign_window, schedule_posts, take_out
 
-from ansible_collections.mesos.maintenance.plugins.module_utils._backends import UNFILTERED
+from ansible_collections.mesos.maintenance.plugins.module_utils._backend import UNFILTERED
 from ansible_collections.mesos.maintenance.plugins.module_utils._schedule import (
     DOWN,
     DRAINING,
@@ -70,7 +70,7 @@ def test_schedule_backend_on_a_real_master(mesos):
     master.set_schedule(theirs)
 
     # Drain two agents: one window for both, theirs kept verbatim, agent-3 left in theirs.
-    backend = ScheduleBackend(client, duration=600)
+    backend = ScheduleBackend(client, window_duration=600)
     plan, snapshot, change = take_out(backend, ["agent-1", "agent-2", "agent-3"])
     assert plan.add == [ids["agent-1"], ids["agent-2"]]
     assert [e["agent_id"] for e in plan.left_alone] == [ids["agent-3"]]
