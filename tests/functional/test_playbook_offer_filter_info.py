@@ -65,8 +65,11 @@ def test_errors_are_clear(run_tasks, cluster_factory):
     cluster = cluster_factory(masters=1, agents=1, build=None)
     result = run_tasks(offer_filter_info(cluster, backend="allocator")).result
     assert_failed(result, "offer filtering allocator module is not loaded")
-    result = run_tasks(offer_filter_info(cluster)).result
-    assert_failed(result, "backend=auto", "runs Mesos 1.0.1", "backend=allocator", "backend=native")
+    old = cluster_factory(masters=1, agents=1, build=None, version="0.24.1")
+    result = run_tasks(offer_filter_info(old)).result
+    assert_failed(
+        result, "backend=auto", "runs Mesos 0.24.1", "backend=allocator", "backend=native", "backend=schedule"
+    )
 
 
 def test_ten_thousand_agents_in_one_playbook_task(run_tasks, cluster_factory):

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.mesos.maintenance.plugins.module_utils._backend import (
+    Backend,
+    Snapshot,
+    refuse_foreign_options,
+)
 from ansible_collections.mesos.maintenance.plugins.module_utils._backends import (
+    BACKENDS,
     AllocatorBackend,
     NativeBackend,
-    Snapshot,
     duration,
 )
 from ansible_collections.mesos.maintenance.plugins.module_utils._errors import MesosError
-from ansible_collections.mesos.maintenance.plugins.module_utils._filters import AgentIndex
+from ansible_collections.mesos.maintenance.plugins.module_utils._filters import AgentIndex, InputError
 
 ENTRIES = [
     {"agent_id": "S1", "hostname": "h1", "drain_state": None},
@@ -96,3 +101,57 @@ def test_duration_is_a_protobuf_duration(seconds, expected):
 def test_is_unknown_agent(backend, status, body, unknown):
     error = MesosError("POST failed", method="POST", url="http://m1:5050", status=status, body=body)
     assert backend.is_unknown_agent(error) is unknown
+
+
+# --- one interface -----------------------------------------------------------------------------------------------
+
+
+def test_a_backend_without_the_whole_interface_cannot_be_made():
+    class Partial(Backend):
+        name = "partial"
+
+        def read(self):
+            return SNAPSHOT
+
+    with pytest.raises(TypeError, match="abstract"):
+        Partial()
+
+
+def test_every_backend_is_one_class_with_options_of_its_own():
+    assert sorted(BACKENDS) == ["allocator", "native", "schedule"]
+    for name, cls in BACKENDS.items():
+        assert issubclass(cls, Backend) and cls.name == name and cls.summary and cls.label
+    owners = [option for cls in BACKENDS.values() for option in cls.options]
+    assert len(owners) == len(set(owners)), owners
+
+
+@pytest.mark.parametrize(
+    "backend, params, chosen_by, fragments",
+    [
+        ("allocator", {"drain": True}, None, ["drain: only with backend=native", "backend=allocator was asked for"]),
+        (
+            "native",
+            {"window_duration": 60.0, "down": True},
+            None,
+            ["window_duration, down: only with backend=schedule", "backend=native was asked for"],
+        ),
+        (
+            "schedule",
+            {"drain": True, "mark_gone": True},
+            "http://m1:5050",
+            ["drain, mark_gone: only with backend=native", "backend=auto chose schedule for the leading master at"],
+        ),
+    ],
+)
+def test_options_of_another_backend_are_refused(backend, params, chosen_by, fragments):
+    with pytest.raises(InputError) as error:
+        refuse_foreign_options(BACKENDS[backend], dict(params, backend=backend), BACKENDS.values(), chosen_by)
+    for fragment in fragments + ["nothing was changed"]:
+        assert fragment in str(error.value)
+
+
+@pytest.mark.parametrize("backend", ["allocator", "native", "schedule"])
+def test_own_options_and_unset_ones_pass(backend):
+    params = {"drain": False, "drain_grace_period": None, "mark_gone": False, "window_duration": None, "down": False}
+    params.update((option, 1.0) for option in BACKENDS[backend].options)
+    refuse_foreign_options(BACKENDS[backend], params, BACKENDS.values())
