@@ -229,9 +229,8 @@ class Drain(Step):
                 # re-run filters, never filters that nobody owns.
                 state.save()
                 try:
-                    for agent_id in plan.add:
-                        self.backend.filter(agent_id, snapshot.agents.hostname(agent_id))
-                        added.append(agent_id)
+                    self.backend.filter_many([(agent_id, snapshot.agents.hostname(agent_id)) for agent_id in plan.add],
+                                             added.append)
                 except MesosError as exc:
                     failure = exc
                     self.forget_unfiltered(state, snapshot, mine, outcomes, ids, added)
