@@ -63,6 +63,9 @@ class Backend(metaclass=ABCMeta):
     #: Why a filter is gone when the master keeps filters through failovers and re-registrations (someone
     #: undid it); None when the backend can lose a filter on its own (the ledger's leader tells why).
     undone_cause = None
+    #: What a module should warn about once its changes are made (another writer's change merged, say); a backend
+    #: that has such things to say keeps a list of its own.
+    notes = ()
 
     @abstractmethod
     def read(self):
@@ -118,6 +121,11 @@ class Backend(metaclass=ABCMeta):
     @abstractmethod
     def is_unknown_agent(error):
         """Whether a ``MesosError`` of ``filter()`` says the master no longer knows the agent."""
+
+    def unknown_hint(self, snapshot):
+        """What a module adds to its word on agents the master does not list, when ``snapshot`` tells where they may
+        be; nothing by default."""
+        return ''
 
     def is_connected(self, slave):
         """Whether the agent ``slave`` (a state-summary agent) is connected to the master."""

@@ -200,6 +200,7 @@ class Plan(object):
         self.add = []                 # agent ids to POST
         self.remove = []              # agent ids to DELETE
         self.keep_disconnected = []   # filter entries left alone because the agent is disconnected
+        self.left_alone = []          # named agents already out by someone else's means, left as they are (dicts)
 
     @property
     def changed(self):

@@ -588,6 +588,15 @@ class ScheduleBackend(Backend):
                                     % describe_agent(agent_id, hostname))
         return machine
 
+    def unknown_hint(self, snapshot):
+        """The DOWN machines whose agents the master no longer lists: their agent ids are gone with them, their
+        hostnames still name them (``synthetic_id``)."""
+        down = [e['machine'] for e in snapshot.filters if e['agent_id'] == synthetic_id(e['machine'])]
+        if not down:
+            return ''
+        return ('; the machines %s are DOWN: the master no longer lists their agents, nor those agents\' ids; name '
+                'them by hostname' % name_list(down, machine_text))
+
     def report(self, agent_id):
         """The agent's maintenance as of the last read (``maintenance_of``)."""
         schedule, status = self._after or (self._read, self._status)
@@ -611,7 +620,6 @@ class ScheduleBackend(Backend):
         for aid in plan.add:
             self.machine(aid, targets.hostnames.get(aid))   # fails now, before any change, without a machine
         held = scheduled(self._read)
-        plan.left_alone = []
         if state == 'present':
             for aid in targets.ids:
                 machine = self._machines.get(aid)

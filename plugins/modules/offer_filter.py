@@ -460,9 +460,10 @@ class OfferFilterManager(object):
                       % name_list(targets.ambiguous.items(), ambiguous_text, '; ', 'ambiguous hostname(s)'))
         if targets.unknown:
             if self.state == 'present':
-                self.fail('unknown agent(s): %s; the master at %s lists %d agents; nothing was changed'
-                          % (name_list(targets.unknown), client.leader, len(agents)))
-            client.warn('not registered with the master, nothing to remove: %s' % name_list(targets.unknown))
+                self.fail('unknown agent(s): %s; the master at %s lists %d agents%s; nothing was changed'
+                          % (name_list(targets.unknown), client.leader, len(agents), backend.unknown_hint(snapshot)))
+            client.warn('not registered with the master, nothing to remove: %s%s'
+                        % (name_list(targets.unknown), backend.unknown_hint(snapshot)))
 
         plan = backend.plan(self.state, self.params['exclusive'], targets, snapshot)
         for aid in plan.keep_disconnected:
@@ -510,6 +511,7 @@ class OfferFilterManager(object):
             added=self.added,
             removed=self.removed,
             kept_disconnected=plan.keep_disconnected,
+            left_alone=plan.left_alone,
             actions=self.actions,
         )
         if not changed:
@@ -533,6 +535,8 @@ class OfferFilterManager(object):
             changed_after, actions = backend.after_wait(list(targets.ids), client.check_mode)
             self.actions.extend(actions)
             result['changed'] = result['changed'] or changed_after
+        for note in backend.notes:
+            client.warn(note)
         return result
 
     def check_budget(self, plan, snapshot):
@@ -580,7 +584,9 @@ class OfferFilterManager(object):
         that disappear."""
         client = self.client
         backend = self.backend
-        tracked = dict((aid, targets.hostnames.get(aid)) for aid in targets.ids)
+        # Only registered agents run tasks: a target known from the filter list alone (an agent of a DOWN machine,
+        # which the master no longer lists) has nothing to wait for.
+        tracked = dict((aid, targets.hostnames.get(aid)) for aid in targets.ids if aid in agents.by_id)
         if client.check_mode:
             if not backend.reads_task_counts:
                 agents = backend.poll().agents
