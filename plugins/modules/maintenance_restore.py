@@ -168,7 +168,7 @@ leader:
   returned: always
   type: str
 backend:
-  description: V(allocator) or V(native).
+  description: V(allocator), V(native) or V(schedule).
   returned: always
   type: str
 build:

@@ -184,7 +184,7 @@ leader:
   returned: when it was asked
   type: str
 backend:
-  description: V(allocator) or V(native).
+  description: V(allocator), V(native) or V(schedule).
   returned: when the master was asked
   type: str
 build:

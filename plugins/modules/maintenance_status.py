@@ -93,7 +93,7 @@ leader:
   returned: always
   type: str
 backend:
-  description: V(allocator) or V(native).
+  description: V(allocator), V(native) or V(schedule).
   returned: always
   type: str
 """

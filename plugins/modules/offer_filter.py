@@ -18,6 +18,11 @@ description:
   - With O(backend=native) and O(drain=true), the agents are drained with C(DRAIN_AGENT) (the counterpart of
     draining a Kubernetes node). Mesos deactivates them and kills their tasks.
   - With O(wait=true) the module also waits until the agents run no active task, the counterpart of draining.
+  - With O(backend=schedule) (Mesos' maintenance schedule, Mesos 0.25 or later) the agents' machines (hostname and
+    IP) are put into ONE new maintenance window of O(window_duration) seconds from now, and are DRAINING: Mesos
+    announces the maintenance to the frameworks but does not stop offers. The whole schedule is read, merged and
+    written back, so others' windows are kept as they are; a machine already in a window is left there and
+    reported in RV(left_alone). O(state=absent) brings DOWN machines up and takes the machines out of the schedule.
   - Finds the leading master itself and talks only to it. This is what keeps it right with build C(0afdd8b) of the
     allocator module, whose standby masters answer with an empty filter list instead of redirecting.
   - Idempotent. It reads the filters and the agents once, then sends only the C(POST) and C(DELETE) requests that
@@ -259,6 +264,9 @@ filters:
   description:
     - The filter list of the leading master after the task (in check mode, as it would be).
     - With RV(backend=native), the deactivated agents.
+    - With RV(backend=schedule), the agents whose machine is in the maintenance schedule (DRAINING) or DOWN, plus
+      one entry per DOWN machine whose agents the master no longer lists (its RV(filters[].agent_id) is then
+      V(machine:<hostname>/<ip>), and O(hostname) still names it).
   returned: success
   type: list
   elements: dict
@@ -268,6 +276,16 @@ filters:
       type: str
       returned: with RV(backend=native)
       sample: DRAINED
+    machine:
+      description: The agent's machine as Mesos' maintenance knows it, its hostname and the IP of its pid.
+      type: dict
+      returned: with RV(backend=schedule)
+      sample: {"hostname": "agent-1.example.com", "ip": "10.0.0.5"}
+    mode:
+      description: The machine's maintenance mode, V(DRAINING) (in the schedule) or V(DOWN).
+      type: str
+      returned: with RV(backend=schedule)
+      sample: DRAINING
     agent_id:
       description: Id of the filtered agent.
       type: str
@@ -307,6 +325,37 @@ kept_disconnected:
   type: list
   elements: str
   sample: []
+left_alone:
+  description:
+    - With RV(backend=schedule) and O(state=present), the named agents whose machine was already in a maintenance
+      window (someone else's, or this task's from an earlier run). They are left in that window, never moved into
+      the new one. Empty with the other backends.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    agent_id:
+      description: Id of the agent.
+      type: str
+      returned: always
+      sample: 7532e174-d91a-49c4-85e6-389ea9fd73c3-S0
+    hostname:
+      description: Hostname of the agent.
+      type: str
+      returned: always
+      sample: agent-1.example.com
+    machine:
+      description: Its machine, hostname and IP.
+      type: dict
+      returned: always
+      sample: {"hostname": "agent-1.example.com", "ip": "10.0.0.5"}
+    window:
+      description: The window that holds it, C(start) in unix seconds and C(duration) in seconds (V(null) when the
+        window has none).
+      type: dict
+      returned: always
+      sample: {"start": 1700000000.0, "duration": 3600.0}
+  sample: []
 reasserted:
   description: How many times a filter that disappeared while waiting was added again.
   returned: when O(wait=true)
@@ -329,7 +378,7 @@ gone:
   elements: str
   sample: [7532e174-d91a-49c4-85e6-389ea9fd73c3-S0]
 backend:
-  description: Which backend ran, V(allocator) or V(native) (what O(backend=auto) chose).
+  description: Which backend ran, V(allocator), V(native) or V(schedule) (what O(backend=auto) chose).
   returned: success, and on failure once it was chosen
   type: str
   sample: native

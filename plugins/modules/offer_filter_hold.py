@@ -293,7 +293,7 @@ build:
   sample: 0afdd8b
 backend:
   description:
-    - Which backend ran, V(allocator) or V(native) (what O(backend=auto) chose); V(null) when the hold failed
+    - Which backend ran, V(allocator), V(native) or V(schedule) (what O(backend=auto) chose); V(null) when the hold failed
       before it could tell.
   returned: always
   type: str

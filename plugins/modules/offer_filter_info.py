@@ -15,6 +15,10 @@ description:
   - With O(backend=native) (Mesos 1.9 or later) "filtered" means deactivated by an operator, and every agent also
     reports RV(agents[].deactivated) and RV(agents[].drain_state); everything is read from one
     C(/master/state-summary) request.
+  - With O(backend=schedule) (Mesos' maintenance schedule, Mesos 0.25 or later) "filtered" means that the agent's
+    machine is in the maintenance schedule or DOWN, and every agent also reports RV(agents[].maintenance): its
+    machine's mode, window and the frameworks' answers to the inverse offers, read from
+    C(/master/maintenance/schedule) and C(/master/maintenance/status).
   - Finds the leading master itself, like M(mesos.maintenance.offer_filter), and reads everything with three or four
     requests, so it is cheap enough to poll in an C(until) loop.
   - Never changes anything.
@@ -96,7 +100,7 @@ build:
   type: str
   sample: 0afdd8b
 backend:
-  description: Which backend was used, V(allocator) or V(native) (what O(backend=auto) chose).
+  description: Which backend was used, V(allocator), V(native) or V(schedule) (what O(backend=auto) chose).
   returned: success
   type: str
   sample: native
@@ -104,6 +108,8 @@ filters:
   description:
     - The filter list of the leading master (all of it, also when O(agent_id) or O(hostname) narrow RV(agents)).
     - With RV(backend=native), the deactivated agents.
+    - With RV(backend=schedule), the agents whose machine is in the maintenance schedule or DOWN, plus one entry per
+      DOWN machine whose agents the master no longer lists (its RV(filters[].agent_id) is V(machine:<hostname>/<ip>)).
   returned: success
   type: list
   elements: dict
@@ -113,6 +119,16 @@ filters:
       type: str
       returned: with RV(backend=native)
       sample: DRAINED
+    machine:
+      description: The agent's machine as Mesos' maintenance knows it, its hostname and the IP of its pid.
+      type: dict
+      returned: with RV(backend=schedule)
+      sample: {"hostname": "agent-1.example.com", "ip": "10.0.0.5"}
+    mode:
+      description: The machine's maintenance mode, V(DRAINING) or V(DOWN).
+      type: str
+      returned: with RV(backend=schedule)
+      sample: DRAINING
     agent_id:
       description: Id of the agent.
       type: str
@@ -163,6 +179,7 @@ agents:
         - V(null) for a disconnected agent in the filter list, which the master deactivates by itself, so whether it
           was also filtered cannot be told.
         - With RV(backend=native), the same as RV(agents[].deactivated).
+        - With RV(backend=schedule), whether its machine is in the maintenance schedule (RV(agents[].maintenance)).
       type: bool
       returned: always
       sample: true
@@ -176,6 +193,67 @@ agents:
       type: str
       returned: with RV(backend=native)
       sample: DRAINED
+    maintenance:
+      description:
+        - The maintenance of the agent's machine (Mesos' maintenance primitives).
+        - An agent on a DOWN machine is not listed (the master shut it down); RV(filters) has its machine.
+      type: dict
+      returned: with RV(backend=schedule)
+      contains:
+        machine:
+          description: The agent's machine, its hostname and the IP of its pid; V(null) when the master lists the
+            agent without a pid.
+          type: dict
+          returned: always
+          sample: {"hostname": "agent-1.example.com", "ip": "10.0.0.5"}
+        mode:
+          description:
+            - V(UP) (not in the schedule), V(DRAINING) (in a window; the agent still gets offers, which carry the
+              window, and the frameworks get inverse offers) or V(DOWN).
+            - V(null) when the machine is not known.
+          type: str
+          returned: always
+          sample: DRAINING
+        window:
+          description: The window that holds the machine, or V(null) when none does.
+          type: dict
+          returned: always
+          contains:
+            start:
+              description: When the window starts, in unix seconds.
+              type: float
+              returned: always
+              sample: 1700000000.0
+            duration:
+              description: How long it lasts, in seconds; V(null) when the window has no duration.
+              type: float
+              returned: always
+              sample: 3600.0
+        inverse_offers:
+          description: The frameworks' latest answers to the inverse offers for the machine (DRAINING only); Mesos
+            forgets them on a master failover and whenever the schedule is written.
+          type: list
+          elements: dict
+          returned: always
+          contains:
+            framework_id:
+              description: Id of the framework.
+              type: str
+              returned: always
+              sample: 5e1f8e4a-0c53-4f2a-9d3e-2b0d1c1e7a6b-0000
+            status:
+              description: V(ACCEPT) or V(DECLINE), as the master reports it.
+              type: str
+              returned: always
+              sample: ACCEPT
+            timestamp:
+              description: When the framework answered, in unix seconds.
+              type: float
+              returned: always
+              sample: 1700000123.5
+          sample: []
+      sample: {"machine": {"hostname": "agent-1.example.com", "ip": "10.0.0.5"}, "mode": "DRAINING",
+               "window": {"start": 1700000000.0, "duration": 3600.0}, "inverse_offers": []}
     active_tasks:
       description: Tasks in the states C(TASK_STAGING), C(TASK_STARTING), C(TASK_RUNNING) and C(TASK_KILLING).
       type: int
