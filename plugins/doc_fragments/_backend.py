@@ -23,12 +23,12 @@ options:
         C(DEACTIVATE_AGENT) to filter, C(REACTIVATE_AGENT) to unfilter, C(DRAIN_AGENT) to drain, and C(GET_AGENTS)
         to read which agents are deactivated. A deactivated agent gets no offers and is kept in the master's
         registry, so it stays deactivated across master failovers and agent re-registrations.
-      - V(schedule) uses Mesos' maintenance primitives (Mesos 0.25 or later, no module needed): the agent's machine
+      - V(schedule) uses Mesos' maintenance primitives (Mesos 0.25 or later, no module needed). The agent's machine
         (its hostname and the IP of its pid, as the master knows it) is added to the maintenance schedule
         (C(/master/maintenance/schedule)) in one new window starting now, and taken out of it to unfilter; other
         windows are copied unchanged, and a machine already in someone's window is left there. A scheduled machine
         is DRAINING, which Mesos keeps in its registry across failovers. DRAINING announces the maintenance
-        (inverse offers to the frameworks, offers that carry the window) but does B(not) stop offers by itself: only
+        (inverse offers to the frameworks, offers that carry the window) but does B(not) stop offers by itself; only
         frameworks that honour it (Marathon 1.6 or later with its C(maintenance_mode) feature, Aurora) keep new tasks
         off the agent. Every agent on the machine goes with it. The schedule has no compare-and-set, so each change
         re-reads it just before writing and again after writing, and writes again (a few times at most) when another

@@ -19,7 +19,7 @@ description:
     draining a Kubernetes node). Mesos deactivates them and kills their tasks.
   - With O(wait=true) the module also waits until the agents run no active task, the counterpart of draining.
   - With O(backend=schedule) (Mesos' maintenance schedule, Mesos 0.25 or later) the agents' machines (hostname and
-    IP) are put into ONE new maintenance window of O(window_duration) seconds from now, and are DRAINING: Mesos
+    IP) are put into ONE new maintenance window of O(window_duration) seconds from now, and are DRAINING. Mesos
     announces the maintenance to the frameworks but does not stop offers. The whole schedule is read, merged and
     written back, so others' windows are kept as they are; a machine already in a window is left there and
     reported in RV(left_alone). O(state=absent) brings DOWN machines up and takes the machines out of the schedule.

@@ -16,7 +16,7 @@ description:
     reports RV(agents[].deactivated) and RV(agents[].drain_state); everything is read from one
     C(/master/state-summary) request.
   - With O(backend=schedule) (Mesos' maintenance schedule, Mesos 0.25 or later) "filtered" means that the agent's
-    machine is in the maintenance schedule or DOWN, and every agent also reports RV(agents[].maintenance): its
+    machine is in the maintenance schedule or DOWN, and every agent also reports RV(agents[].maintenance), with its
     machine's mode, window and the frameworks' answers to the inverse offers, read from
     C(/master/maintenance/schedule) and C(/master/maintenance/status).
   - Finds the leading master itself, like M(mesos.maintenance.offer_filter), and reads everything with three or four
