@@ -7,9 +7,13 @@ another writer steps in), and offer_filter's read-plan-change sequence."""
 
 from __future__ import annotations
 
+import json
+
+import requests
+
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosClientBase
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import resolve_targets
-from ansible_collections.mesos.maintenance.plugins.module_utils._schedule import SCHEDULE_PATH
+from ansible_collections.mesos.maintenance.plugins.module_utils._schedule import SCHEDULE_PATH, agent_machine
 
 HOUR_NS = 3600 * 1_000_000_000
 GHOST = {"hostname": "other.example", "ip": "10.9.9.9"}  # someone else's machine, no agent of ours
@@ -69,3 +73,33 @@ def take_out(backend, hostnames, state="present", exclusive=False):
 
 def schedule_posts(client):
     return [s for s in client.sent if s == ("POST", SCHEDULE_PATH.lstrip("/"))]
+
+
+class Master:
+    """The other writer, and the test's eyes: plain HTTP to the leader (simulated or real)."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def get(self, path):
+        response = requests.get(self.url + path, timeout=5)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def post(self, path, doc):
+        response = requests.post(self.url + path, data=json.dumps(doc), timeout=5)
+        assert response.status_code == 200, response.text
+        return response
+
+    def schedule(self):
+        return self.get(SCHEDULE_PATH)
+
+    def set_schedule(self, *windows):
+        self.post(SCHEDULE_PATH, {"windows": list(windows)})
+
+    def machines(self):
+        """{hostname: machine id} of the registered agents."""
+        return {a["hostname"]: agent_machine(a) for a in self.get("/master/state-summary")["slaves"]}
+
+    def ids(self):
+        return {a["hostname"]: a["id"] for a in self.get("/master/state-summary")["slaves"]}

@@ -11,11 +11,8 @@ test client runs a hook just before or just after one of its own requests."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-import requests
-from schedule_helpers import GHOST, Client, foreign_window, schedule_posts, take_out
+from schedule_helpers import GHOST, Client, Master, foreign_window, schedule_posts, take_out
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._backend import ALREADY_BACK, UNFILTERED
 from ansible_collections.mesos.maintenance.plugins.module_utils._filters import resolve_targets
@@ -26,7 +23,6 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._schedule import
     UP,
     ScheduleBackend,
     ScheduleConflict,
-    agent_machine,
     machine_key,
     pid_ip,
 )
@@ -39,36 +35,6 @@ def cluster(cluster_factory):
     for hostname in ("agent-1", "agent-2", "agent-3"):
         cluster.add_agent(hostname)
     return cluster
-
-
-class Master:
-    """The other writer, and the test's eyes: plain HTTP to the leader."""
-
-    def __init__(self, url):
-        self.url = url
-
-    def get(self, path):
-        response = requests.get(self.url + path, timeout=5)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def post(self, path, doc):
-        response = requests.post(self.url + path, data=json.dumps(doc), timeout=5)
-        assert response.status_code == 200, response.text
-        return response
-
-    def schedule(self):
-        return self.get(SCHEDULE_PATH)
-
-    def set_schedule(self, *windows):
-        self.post(SCHEDULE_PATH, {"windows": list(windows)})
-
-    def machines(self):
-        """{hostname: machine id} of the registered agents."""
-        return {a["hostname"]: agent_machine(a) for a in self.get("/master/state-summary")["slaves"]}
-
-    def ids(self):
-        return {a["hostname"]: a["id"] for a in self.get("/master/state-summary")["slaves"]}
 
 
 @pytest.fixture

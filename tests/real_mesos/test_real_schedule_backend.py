@@ -8,10 +8,8 @@ gives every agent the pid IP 127.0.0.1."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from functional.schedule_helpers import GHOST, Client, foreign_window, schedule_posts, take_out
+from functional.schedule_helpers import GHOST, Client, Master, foreign_window, schedule_posts, take_out
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._backend import UNFILTERED
 from ansible_collections.mesos.maintenance.plugins.module_utils._schedule import (
@@ -20,38 +18,9 @@ from ansible_collections.mesos.maintenance.plugins.module_utils._schedule import
     SCHEDULE_PATH,
     UP,
     ScheduleBackend,
-    agent_machine,
 )
 from mesos_sim.waiting import wait_until
 from real_mesos.framework import SleepFramework
-
-
-class Master:
-    """The other writer, and the test's eyes, over the harness' plain HTTP."""
-
-    def __init__(self, mesos):
-        self.mesos = mesos
-
-    def get(self, path):
-        status, _, body = self.mesos.request("GET", path)
-        assert status == 200, body
-        return json.loads(body)
-
-    def post(self, path, doc):
-        status, _, body = self.mesos.request("POST", path, json.dumps(doc))
-        assert status == 200, body
-
-    def schedule(self):
-        return self.get(SCHEDULE_PATH)
-
-    def set_schedule(self, *windows):
-        self.post(SCHEDULE_PATH, {"windows": list(windows)})
-
-    def machines(self):
-        return {a["hostname"]: agent_machine(a) for a in self.get("/master/state-summary")["slaves"]}
-
-    def ids(self):
-        return {a["hostname"]: a["id"] for a in self.get("/master/state-summary")["slaves"]}
 
 
 @pytest.fixture
@@ -61,7 +30,7 @@ def mesos(real_mesos_factory):
 
 
 def test_schedule_backend_on_a_real_master(mesos):
-    master = Master(mesos)
+    master = Master(mesos.url)
     client = Client(mesos.url)
     machines, ids = master.machines(), master.ids()
     # The master's machine ids are hostname and pid IP: what the status lists once a window holds them.
@@ -132,7 +101,7 @@ def test_schedule_backend_on_a_real_master(mesos):
 def test_a_lost_update_is_repaired_and_inverse_offers_reported(mesos):
     """A stale writer posts right after our write; we detect it and write again. A framework that runs a task on a
     DRAINING machine answers the inverse offer, and the status carries its answer."""
-    master = Master(mesos)
+    master = Master(mesos.url)
     client = Client(mesos.url)
     ids = master.ids()
     stale = {"windows": [foreign_window(GHOST)]}
