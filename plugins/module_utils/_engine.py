@@ -229,6 +229,7 @@ class Drain(Step):
                 # re-run filters, never filters that nobody owns.
                 state.save()
                 try:
+                    # One request for the batch where the backend can (the schedule: one window for all machines).
                     self.backend.filter_many([(agent_id, snapshot.agents.hostname(agent_id)) for agent_id in plan.add],
                                              added.append)
                 except MesosError as exc:
@@ -617,7 +618,9 @@ class HoldProcess(object):
         try:
             try:
                 client.get_leader()
-                backend = backend_for(client, dict(backend=self.params['backend']))  # a hold only takes agents out
+                # A hold only takes agents out: of the drain's options it needs only how long a window lasts.
+                backend = backend_for(client, dict(backend=self.params['backend'],
+                                                   window_duration=self.params.get('window_duration')))
                 look_once(client, backend, tracker, False, self.reasserted, self.actions)
                 self.looks += 1
                 self.leader = client.leader

@@ -12,8 +12,9 @@ version_added: 1.0.0
 description:
   - The drain step of the maintenance engine, for the agents named by O(hostname), in one call.
   - Reads the leading master once, then, under the ledger's lock, checks the capacity guard O(max_filtered),
-    records this run (O(run_id)) as an owner of each agent, and filters (O(backend=allocator)) or deactivates
-    or drains (O(backend=native)) the agents that are not yet. An agent filtered by someone outside
+    records this run (O(run_id)) as an owner of each agent, and filters (O(backend=allocator)), deactivates
+    or drains (O(backend=native)), or puts into Mesos' maintenance schedule (O(backend=schedule)) the agents that
+    are not yet. An agent filtered by someone outside
     mesos.maintenance is left as it is and never owned; an agent another run keeps out gets this run as a second
     owner, so that neither restore puts it back while the other still needs it out.
   - Then waits until the agents run no active task (with O(drain=true), until Mesos reports them C(DRAINED)),
@@ -97,6 +98,16 @@ options:
         again under these ids.
     type: bool
     default: false
+  window_duration:
+    description:
+      - Only with O(backend=schedule). How long the maintenance window that the agents' machines are put into
+        lasts, in seconds from now, as O(mesos.maintenance.offer_filter#module:window_duration) of
+        M(mesos.maintenance.offer_filter). Mesos tells it to the frameworks (inverse offers, and offers that carry it
+        as the agents' unavailability); it does not end the maintenance by itself.
+      - Not set, V(3600).
+      - The drain never marks the machines DOWN (O(mesos.maintenance.offer_filter#module:down)): their agents would
+        leave the master and come back under new ids.
+    type: float
   unregistered:
     description:
       - What to do with a hostname the master does not know. V(fail) changes nothing and fails; V(skip) leaves it
@@ -284,6 +295,7 @@ lines:
 import time
 
 from ansible_collections.mesos.maintenance.plugins.module_utils._argspec import BUDGET_ARGSPEC, HOLD_ARGSPEC, engine_argspec
+from ansible_collections.mesos.maintenance.plugins.module_utils._backends import check_backend_options
 from ansible_collections.mesos.maintenance.plugins.module_utils._client import MesosModuleClient
 from ansible_collections.mesos.maintenance.plugins.module_utils._engine import (
     Drain,
@@ -305,6 +317,7 @@ def drain(step):
             if params[option] not in (None, False):
                 raise InputError('%s applies to drain=true only (Mesos\' own draining, backend=native); nothing was '
                                  'changed' % option)
+    check_backend_options(params)  # window_duration only with backend=schedule, drain only with native
     if recovery_due(step):
         start = time.monotonic()
         short = recovery_slice(step, start + params['recovery_timeout'], start + params['progress_interval'])
@@ -360,6 +373,7 @@ def main():
         drain=dict(type='bool', default=False),
         drain_grace_period=dict(type='float'),
         mark_gone=dict(type='bool', default=False),
+        window_duration=dict(type='float'),
         unregistered=dict(type='str', default='fail', choices=['fail', 'skip']),
         reason=dict(type='str', default='maintenance'),
         hold=dict(type='bool', default=False),
