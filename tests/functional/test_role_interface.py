@@ -273,7 +273,7 @@ def test_a_bad_choice_fails_the_validation_before_any_request(cluster_factory, r
     checked = validation(run, "status")
     assert checked["_status"] == "failed"
     assert checked["argument_errors"] == [
-        "value of agent_maintenance_backend must be one of: auto, allocator, native, got: bogus"
+        "value of agent_maintenance_backend must be one of: auto, allocator, native, schedule, got: bogus"
     ]
     assert run.tasks("Status of the agents") == []
     assert cluster.request_log == []
