@@ -42,8 +42,9 @@ def schedule(site):
 
 
 def set_schedule(site, *windows):
-    response = requests.post(site.cluster.leader_url + SCHEDULE_PATH, data=json.dumps({"windows": list(windows)}),
-                             timeout=5)
+    response = requests.post(
+        site.cluster.leader_url + SCHEDULE_PATH, data=json.dumps({"windows": list(windows)}), timeout=5
+    )
     assert response.status_code == 200, response.text
 
 
