@@ -105,7 +105,7 @@ options:
         M(mesos.maintenance.offer_filter). Mesos tells it to the frameworks (inverse offers, and offers that carry it
         as the agents' unavailability); it does not end the maintenance by itself.
       - Not set, V(3600).
-      - The drain never marks the machines DOWN (O(mesos.maintenance.offer_filter#module:down)): their agents would
+      - The drain never marks the machines DOWN (O(mesos.maintenance.offer_filter#module:down)); their agents would
         leave the master and come back under new ids.
     type: float
   unregistered:
