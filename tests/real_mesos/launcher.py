@@ -41,6 +41,14 @@ import time
 REEXEC_MARK = "MESOS_MAINTENANCE_REAL_MESOS_REEXEC"
 
 
+def complain(text):
+    """One line to stderr in one write: the in-process master and agents log to the same pipe from
+    other threads, and a print() writes the text and its newline apart, so a log line could land
+    between them and glue itself to ours."""
+    line = "real-mesos: %s\n" % text
+    os.write(2, line if isinstance(line, bytes) else line.encode("utf-8", "replace"))
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lib-dir", required=True, help="directory with libssl/libcrypto 1.0 and the curl shim")
@@ -137,7 +145,7 @@ class HostnameServer:
                 self._serve()
                 code = 0
             except BaseException as exc:
-                print("real-mesos: the hostname writer failed: %r" % (exc,), file=sys.stderr)
+                complain("the hostname writer failed: %r" % (exc,))
             finally:
                 os._exit(code)
         return self
@@ -199,8 +207,7 @@ def main(argv):
                 driver.declineOffer(offer.id)
 
         def error(self, driver, message):
-            print("real-mesos: framework error: %s" % message, file=sys.stderr)
-            sys.stderr.flush()
+            complain("framework error: %s" % message)
             errors.append(message)
 
     errors = []
@@ -219,16 +226,14 @@ def main(argv):
         # What the executors inherit: a name, not the FIFO's path, gone now.
         os.environ["MESOS_HOSTNAME"] = args.hostname
         if problem:
-            print("real-mesos: %s" % problem, file=sys.stderr)
-            sys.stderr.flush()
+            complain(problem)
             os._exit(1)
     if status != mesos_pb2.DRIVER_RUNNING:
         # The driver tells the scheduler why on another thread: give it a moment to arrive.
         deadline = time.time() + 5
         while not errors and time.time() < deadline:
             time.sleep(0.01)
-        print("real-mesos: driver did not start: %s" % mesos_pb2.Status.Name(status), file=sys.stderr)
-        sys.stderr.flush()
+        complain("driver did not start: %s" % mesos_pb2.Status.Name(status))
         os._exit(1)
     print("real-mesos: running on 127.0.0.1:%d with %d agent(s)" % (args.port, args.agents))
     sys.stdout.flush()
