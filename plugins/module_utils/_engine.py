@@ -506,6 +506,9 @@ def run_module(client, step_class, body):
             result = body(step)
         finally:
             ledger.close()
+            # What the backend noticed (someone else's change merged, a window of theirs): said on failure too.
+            for note in step.backend.notes if step.backend else ():
+                client.warn(note)
     except (InputError, LedgerError) as exc:
         extra = failure_extra(step)
         client.fail(str(exc), changed=bool(step and step.changed), **extra)

@@ -706,10 +706,16 @@ class ScheduleBackend(Backend):
             return False, []
         if check_mode:
             status = (self._after or (self._read, self._status))[1]
-            todo = [m for m in self._unique_machines(agent_ids) if (status.get(machine_key(m)) or {}).get('mode') != DOWN]
-            return bool(todo), ['would mark DOWN %s' % name_list(todo, machine_text)] if todo else []
-        downed = self.mark_down(agent_ids)[0]
-        return bool(downed), ['marked DOWN %s' % name_list(downed, machine_text)] if downed else []
+            downed = [m for m in self._unique_machines(agent_ids) if (status.get(machine_key(m)) or {}).get('mode') != DOWN]
+        else:
+            downed = self.mark_down(agent_ids)[0]
+        if not downed:
+            return False, []
+        # Only for machines that go DOWN now: a second run over DOWN machines has nothing to warn about.
+        self.notes.append('down=true: %d machine(s) %s DOWN. Mesos shuts their agents down (whatever still runs there '
+                          'is lost) and refuses them until state=absent brings the machines up'
+                          % (len(downed), 'would be marked' if check_mode else 'marked'))
+        return True, ['%s %s' % ('would mark DOWN' if check_mode else 'marked DOWN', name_list(downed, machine_text))]
 
     def _unique_machines(self, agent_ids):
         return list(dict((machine_key(m), m) for m in (self.machine(aid) for aid in agent_ids)).values())

@@ -534,10 +534,6 @@ class OfferFilterManager(object):
             client.warn('mark_gone=true: once drained, Mesos marks %d agent(s) gone. That is permanent: the master '
                         'removes them for good, and their ids can never register again (the agent must be started '
                         'afresh, with an empty work directory, to come back)' % len(plan.add))
-        if self.params['down']:
-            client.warn('down=true: once their tasks have ended, the machines of %d agent(s) are marked DOWN. Mesos '
-                        'shuts their agents down (whatever still runs there is lost) and refuses them until '
-                        'state=absent brings the machines up' % len(targets.ids))
 
         self.pending = list(plan.add) + list(plan.remove)
         would_add, would_remove = backend.verbs[2:]

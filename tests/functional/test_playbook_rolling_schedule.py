@@ -19,8 +19,6 @@ import requests
 from maintenance_helpers import SimulatedSite
 from schedule_helpers import GHOST, foreign_window
 
-from mesos_sim.waiting import wait_until
-
 HERE = Path(__file__).resolve().parent
 SCHEDULE_MAINTENANCE = HERE / "files" / "sim_schedule_maintenance.yml"
 SCHEDULE_PATH = "/master/maintenance/schedule"
@@ -162,4 +160,3 @@ def test_the_window_duration_is_refused_with_another_backend(site, backend):
     assert run.rc != 0, run.output
     assert "window_duration: only with backend=schedule" in run.output, run.output
     assert schedule(site) == {}
-    wait_until(lambda: True)

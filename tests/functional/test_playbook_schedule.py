@@ -142,14 +142,31 @@ def test_a_machine_in_someone_elses_window_is_reported_and_left_there(run_tasks,
     assert not result.get("warnings"), result["warnings"]  # nothing unusual: their window was there before the task
 
 
-def test_what_another_writer_did_during_the_change_is_a_warning(run_tasks, sched):
-    """Someone takes their own machine out of the schedule right after our write: not ours to undo; said."""
+def maintenance_drain(cluster, tmp_path, **args):
+    """The drain step of the maintenance engine (what the role's drain runs), with the schedule backend."""
+    ledger = str(tmp_path / "ledger.json")
+    return module_task(
+        "mesos.maintenance.maintenance_drain",
+        cluster,
+        "drain",
+        backend="schedule",
+        run_id="r1",
+        ledger_file=ledger,
+        **args,
+    )
+
+
+@pytest.mark.parametrize("task", [schedule_task, maintenance_drain])
+def test_what_another_writer_did_during_the_change_is_a_warning(run_tasks, sched, tmp_path, task):
+    """Someone takes their own machine out of the schedule right after our write: not ours to undo; said, by
+    offer_filter and by the maintenance engine alike."""
     agent = sched.agents[0]
     set_schedule(sched, foreign_window(GHOST))
     sched.inject(SCHEDULE, count=3)  # the read, the read right before the write, the write
     sched.inject(SCHEDULE, latency=2, count=1)  # the read that checks the write
     sched.reset_log()
-    pending = run_tasks(schedule_task(sched, hostname=[agent["hostname"]]), background=True)
+    args = {"tmp_path": tmp_path, "wait": False} if task is maintenance_drain else {}
+    pending = run_tasks(task(sched, hostname=[agent["hostname"]], **args), background=True)
     # (Watched in the log, not over HTTP: a GET of ours would take the faults.)
     wait_until(lambda: [t for _, _, t in sched.request_log].count(SCHEDULE) == 4, timeout=60, what="the check")
     with sched.state.lock:
@@ -157,6 +174,7 @@ def test_what_another_writer_did_during_the_change_is_a_warning(run_tasks, sched
     set_schedule(sched, ours)
     result = pending.wait().result
     assert_ok(result, changed=True)
+    assert result["added"] == [agent["id"]]
     assert [w["machine_ids"] for w in get(sched, SCHEDULE)["windows"]] == [[machine(agent)]]
     assert result["warnings"] == [
         "someone else took other.example (10.9.9.9) out of the maintenance schedule meanwhile."
@@ -192,7 +210,9 @@ def test_wait_then_down_then_up(run_tasks, sched):
     result = pending.wait().result
     assert_ok(result, changed=True)
     assert down_hostnames(sched) == sorted(hostnames)
-    assert any("down=true" in w and "shuts their agents down" in w for w in result["warnings"]), result["warnings"]
+    assert any(
+        "down=true: 2 machine(s) marked DOWN" in w and "shuts their agents down" in w for w in result["warnings"]
+    )
     assert result["actions"][-1] == f"marked DOWN {busy['hostname']} (127.0.0.1), {idle['hostname']} (127.0.0.1)"
     assert result["active_tasks"] == {busy["id"]: 0, idle["id"]: 0}
     assert {a["id"] for a in sched.agents} == {agents[2]["id"]}  # the DOWN machines' agents are gone
@@ -202,7 +222,7 @@ def test_wait_then_down_then_up(run_tasks, sched):
     assert_ok(again, changed=False)
     assert again["added"] == [] and down_hostnames(sched) == sorted(hostnames)
     assert sorted((f["hostname"], f["mode"]) for f in again["filters"]) == [(h, "DOWN") for h in hostnames]
-    assert not any("no longer registered" in w for w in again.get("warnings") or []), again["warnings"]
+    assert not any("no longer registered" in w or "down=true" in w for w in again.get("warnings") or []), again
 
     # By the old agent id: the master forgot it; the message says to use the hostname.
     by_id = run_tasks(schedule_task(sched, agent_id=[busy["id"]], wait=True, down=True)).result
@@ -243,6 +263,7 @@ def test_down_in_check_mode_is_predicted_only(run_tasks, sched):
         f"would schedule maintenance for {agent['hostname']} ({agent['id']})",
         f"would mark DOWN {agent['hostname']} (127.0.0.1)",
     ]
+    assert any("down=true: 1 machine(s) would be marked DOWN" in w for w in result["warnings"]), result["warnings"]
     assert get(sched, SCHEDULE) == {} and down_hostnames(sched) == []
 
 

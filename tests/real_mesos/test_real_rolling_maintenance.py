@@ -1,5 +1,6 @@
-"""playbooks/rolling_maintenance.yml end to end on a real Mesos 1.11.0 cluster, with the native
-backend draining the agents (DRAIN_AGENT) while a framework runs sleep tasks on them.
+"""playbooks/rolling_maintenance.yml end to end on a real Mesos 1.11.0 cluster, while a framework runs sleep tasks
+on the agents: with the native backend draining the agents (DRAIN_AGENT), and with the schedule backend putting their
+machines into maintenance windows and waiting for the tasks to end.
 
 The playbook maps inventory hosts to agents by hostname, so the agents get hostnames of their
 own (`agent_hostname_prefix`; local mode would give them all the master's). The inventory is
@@ -7,7 +8,8 @@ those hostnames, reached with ansible_connection=local. The maintenance step (dr
 looks at the master from inside each batch and fails it unless the batch is deactivated and
 DRAINED with no task of ours left on it while the other agents are in service; the framework
 launches every killed task again, as a service's scheduler would, and the master must place the
-new ones on agents that are in service.
+new ones on agents that are in service. With the schedule backend the step is scheduled_batch.yml:
+the batch's machines DRAINING with no task left, no other agent's machine in a window of ours.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 from functional.maintenance_helpers import ANSIBLE_PLAYBOOK, ansible_env, collections_dir, finish_run
+from functional.schedule_helpers import GHOST, Master, foreign_window
 
 from mesos_sim.waiting import wait_until
 from real_mesos.framework import SleepFramework
@@ -30,6 +33,7 @@ AGENTS = 6
 TASKS_PER_AGENT = 2
 BATCH = 2
 STEP = Path(__file__).resolve().parent / "drained_batch.yml"
+SCHEDULED_STEP = Path(__file__).resolve().parent / "scheduled_batch.yml"
 
 
 def write_inventory(path: Path, hostnames: list[str], **variables) -> Path:
@@ -55,6 +59,24 @@ def run_rolling_maintenance(root: Path, inventory: Path, extra_vars: dict, timeo
     return finish_run(proc, results, started, timeout)
 
 
+def run_batches(root: Path, inventory: Path, framework: SleepFramework, step: Path):
+    """The rolling maintenance of the inventory's agents, BATCH at a time, `step` being the maintenance of each batch;
+    asserts that it succeeded. Returns the run and what the step saw in each batch."""
+    run = run_rolling_maintenance(
+        root,
+        inventory,
+        {
+            "mesos_maintenance_agents": "mesos_agents",
+            "mesos_maintenance_serial": BATCH,
+            "mesos_maintenance_tasks_file": str(step),
+            "mesos_maintenance_registration_timeout": 60,
+            "real_framework_id": framework.framework_id,
+        },
+    )
+    assert run.rc == 0, run.output
+    return run, [r["msg"] for r in run.tasks("What the batch looks like") if r.get("_status") == "ok"]
+
+
 def running_tasks(mesos, framework_id: str) -> int:
     return framework_summary(mesos, framework_id)["TASK_RUNNING"]
 
@@ -65,16 +87,13 @@ def cluster(real_mesos_factory):
     return real_mesos_factory(agents=AGENTS, agent_hostname_prefix="agent", fresh=True)
 
 
-def native_drain_inventory(cluster, tmp_path: Path, hostnames: list[str], **variables) -> Path:
-    """The inventory of `hostnames` for a rolling maintenance that drains them with DRAIN_AGENT (grace period 2 s),
-    looking often, with the ledger in `tmp_path`."""
+def quick_inventory(cluster, tmp_path: Path, hostnames: list[str], **variables) -> Path:
+    """The inventory of `hostnames` for a rolling maintenance of `cluster` that looks often, with the ledger in
+    `tmp_path` and at most half the agents out."""
     return write_inventory(
         tmp_path / "inventory.yml",
         hostnames,
         mesos_master_url=cluster.url,
-        agent_maintenance_backend="native",
-        agent_maintenance_drain=True,
-        agent_maintenance_drain_grace_period=2,
         agent_maintenance_max_filtered="50%",
         agent_maintenance_memory_file=str(tmp_path / "held-agents.json"),
         agent_maintenance_wait_sleep=0.2,
@@ -82,6 +101,18 @@ def native_drain_inventory(cluster, tmp_path: Path, hostnames: list[str], **vari
         agent_maintenance_registration_sleep=0.2,
         agent_maintenance_hold_interval=0.5,
         **variables,
+    )
+
+
+def native_drain_inventory(cluster, tmp_path: Path, hostnames: list[str]) -> Path:
+    """Drains with DRAIN_AGENT, grace period 2 s."""
+    return quick_inventory(
+        cluster,
+        tmp_path,
+        hostnames,
+        agent_maintenance_backend="native",
+        agent_maintenance_drain=True,
+        agent_maintenance_drain_grace_period=2,
     )
 
 
@@ -98,21 +129,9 @@ def test_rolling_maintenance_drains_batch_by_batch_while_tasks_move(cluster, tmp
         ]
         framework.wait_for_state(originals, "TASK_RUNNING")
 
-        run = run_rolling_maintenance(
-            tmp_path,
-            inventory,
-            {
-                "mesos_maintenance_agents": "mesos_agents",
-                "mesos_maintenance_serial": BATCH,
-                "mesos_maintenance_tasks_file": str(STEP),
-                "mesos_maintenance_registration_timeout": 60,
-                "real_framework_id": framework.framework_id,
-            },
-        )
-        assert run.rc == 0, run.output
+        run, views = run_batches(tmp_path, inventory, framework, STEP)
 
         # What the step saw from inside each batch (it asserted it too, or the run would have failed).
-        views = [r["msg"] for r in run.tasks("What the batch looks like") if r.get("_status") == "ok"]
         batches = [hostnames[n : n + BATCH] for n in range(0, AGENTS, BATCH)]
         assert [[row["hostname"] for row in view if row["in_batch"]] for view in views] == batches
         for view in views:
@@ -156,3 +175,67 @@ def test_rolling_maintenance_drains_batch_by_batch_while_tasks_move(cluster, tmp
             states = {t.task_id: (t.agent_id, t.states, t.replaces) for t in framework.tasks.values()}
             summary = framework_summary(cluster, framework.framework_id)
             raise AssertionError(f"not {len(originals)} tasks running again: {summary}; tasks: {states}") from None
+
+
+def test_rolling_maintenance_with_the_schedule_waits_for_tasks_to_end(cluster, tmp_path):
+    """backend=schedule: each batch's machines go into one window of ours while someone else's window stays as it
+    was; DRAINING kills nothing, so each drain waits for the tasks of its batch to end (10 s longer each batch) and no
+    task is killed; the restore takes the machines out of the schedule again."""
+    by_id = cluster.agent_hostnames
+    hostnames = sorted(by_id.values())
+    batches = [hostnames[n : n + BATCH] for n in range(0, AGENTS, BATCH)]
+    master = Master(cluster.url)
+    theirs = foreign_window(GHOST)
+    master.set_schedule(theirs)
+    inventory = quick_inventory(
+        cluster, tmp_path, hostnames, agent_maintenance_backend="schedule", agent_maintenance_window_duration=600
+    )
+    with SleepFramework(cluster.url) as framework:
+        originals = [
+            task_id
+            for agent_id, hostname in by_id.items()
+            for task_id in framework.launch(
+                count=TASKS_PER_AGENT, seconds=20 + 10 * (hostnames.index(hostname) // BATCH), agent_id=agent_id
+            )
+        ]
+        framework.wait_for_state(originals, "TASK_RUNNING")
+
+        run, views = run_batches(tmp_path, inventory, framework, SCHEDULED_STEP)
+
+        # What the step saw from inside each batch (it asserted it too, or the run would have failed): the batch's
+        # machines and someone else's DRAINING, nothing DOWN, the batch's agents active with no task left.
+        assert [[row["hostname"] for row in view["agents"] if row["in_batch"]] for view in views] == batches
+        assert [view["draining"] for view in views] == [sorted([*batch, GHOST["hostname"]]) for batch in batches]
+        for view in views:
+            for row in view["agents"]:
+                if row["in_batch"]:
+                    assert (row["active"], row["draining"], row["tasks"]) == (True, True, []), view
+                else:
+                    assert (row["active"], row["draining"]) == (True, False), view
+        # The tasks of the later batches, 10 s longer each, still ran while the first batch was maintained.
+        assert [row["tasks"] for row in views[0]["agents"][BATCH:]] == [["TASK_RUNNING"] * TASKS_PER_AGENT] * (
+            AGENTS - BATCH
+        ), views[0]
+
+        drains = run.tasks("Drain the agents of this batch")
+        assert [d["backend"] for d in drains] == ["schedule"] * len(batches)
+        # The first batch's tasks outlive the start of the run: its drain had to wait for them.
+        assert drains[0]["waited"] > 0, drains[0]
+        summary = run.summary
+        assert summary[0].startswith(
+            f"done: {len(batches)} batch(es), {AGENTS} agent(s) restored, 0 failed, 0 not started; leader "
+        ), summary
+        assert summary[0].endswith("; backend schedule"), summary
+        ledger = json.loads(Path(tmp_path / "held-agents.json").read_text())
+        assert (ledger["agents"], ledger["holds"], ledger["runs"]) == ({}, {}, {}), ledger
+
+        # Every task ended by itself: DRAINING announces, it kills nothing.
+        for task_id in originals:
+            assert framework.tasks[task_id].state == "TASK_FINISHED", framework.tasks[task_id].states
+        # Out of the schedule again, someone else's window as it was; every agent registered and active.
+        assert master.schedule() == {"windows": [theirs]}
+        status = master.get("/master/maintenance/status")
+        assert [m["id"] for m in status.get("draining_machines", [])] == [GHOST], status
+        for agent_id in by_id:
+            agent = v1_agent(cluster, agent_id)
+            assert (agent["active"], agent["deactivated"]) == (True, False), agent
