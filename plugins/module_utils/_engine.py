@@ -426,6 +426,7 @@ class Restore(Step):
         """Unfilter, under the ledger's lock, what this run alone keeps out; returns the agents' report."""
         force = self.params.get('force')
         agents = []
+        mine = {}    # hostname: (its filtered agent ids, why a filter found gone was lost), for those put back
         with self.tx() as state:
             for host in hostnames:
                 ids = snapshot.agents.ids_by_hostname.get(host) or []
@@ -436,8 +437,7 @@ class Restore(Step):
                 if host in away:
                     entry.update(outcome='not_restored', text='not restored: %s; it stays filtered' % away[host])
                 elif decision == 'unfilter':
-                    cause = self.lost_cause(state.agents.get(host), snapshot, host)
-                    entry.update(self.unfilter(state, host, filtered, others if force else [], cause))
+                    mine[host] = (filtered, self.lost_cause(state.agents.get(host), snapshot, host))
                 elif decision == 'shared':
                     if not self.check_mode:
                         state.release(self.run, host)
@@ -450,25 +450,41 @@ class Restore(Step):
                 else:
                     entry.update(outcome='not_filtered', text='not filtered, nothing to do')
                 agents.append(entry)
+            outcomes = self.unfilter_all(mine)
+            for entry in agents:
+                if entry['hostname'] in mine:
+                    filtered, cause = mine[entry['hostname']]
+                    entry.update(self.released(state, entry['hostname'], filtered, outcomes,
+                                               entry['others'] if force else [], cause))
         return agents
 
-    def unfilter(self, state, host, filtered, forced_owners, lost_cause):
-        """Unfilter ``host``'s ``filtered`` ids and release it; ``lost_cause`` says why a filter found gone was lost."""
-        done = []
-        gone = []
-        notes = []
-        for agent_id in filtered:
-            if not self.check_mode:
-                outcome = self.backend.unfilter(agent_id, host)
-                if outcome == ALREADY_BACK:
-                    gone.append(agent_id)
-                    continue
-                if outcome == UNFILTERED_ANSWER_LOST:
-                    notes.append(self.backend.answer_lost_note)
-            done.append(agent_id)
-            # Set at once: the next agent id of this host may fail, after this one was put back.
-            self.changed = True
+    def unfilter_all(self, mine):
+        """Put back every filtered agent id of ``mine`` in one change where the backend can (the schedule: one write
+        for the batch); returns ``{agent_id: outcome}`` (empty in check mode)."""
+        outcomes = {}
+
+        def done(agent_id, outcome):
+            outcomes[agent_id] = outcome
+            if outcome != ALREADY_BACK:
+                # At once: a later agent may fail after this one was put back.
+                self.changed = True
+
         if not self.check_mode:
+            self.backend.unfilter_many([(agent_id, host) for host, (filtered, dummy) in mine.items()
+                                        for agent_id in filtered], done)
+        return outcomes
+
+    def released(self, state, host, filtered, outcomes, forced_owners, lost_cause):
+        """Release ``host``, whose ``filtered`` ids were put back with ``outcomes``, and report it; ``lost_cause``
+        says why a filter found gone was lost."""
+        gone = [agent_id for agent_id in filtered if outcomes.get(agent_id) == ALREADY_BACK]
+        done = [agent_id for agent_id in filtered if agent_id not in gone]
+        notes = []
+        if any(outcomes.get(agent_id) == UNFILTERED_ANSWER_LOST for agent_id in done):
+            notes.append(self.backend.answer_lost_note)
+        if self.check_mode:
+            self.changed = self.changed or bool(done)
+        else:
             state.release(self.run, host, force=bool(self.params.get('force')))
         if done:
             text = 'check mode: would be unfiltered' if self.check_mode else 'unfiltered'

@@ -19,6 +19,9 @@ description:
     when no other run still keeps it out. An agent that another run keeps out stays out, and the report names that
     run and how long it has kept it; an agent filtered by someone outside mesos.maintenance stays filtered.
     O(force=true) puts them back anyway and says whose ownership it overrode.
+  - The agents it puts back go back in one change where the backend allows it (O(backend=schedule) writes the
+    maintenance schedule once for the whole call); the other backends remove one filter or reactivate one agent at
+    a time.
 author:
   - mesos.maintenance maintainers (@mesos-maintenance)
 extends_documentation_fragment:

@@ -142,18 +142,15 @@ def test_a_machine_in_someone_elses_window_is_reported_and_left_there(run_tasks,
     assert not result.get("warnings"), result["warnings"]  # nothing unusual: their window was there before the task
 
 
-def maintenance_drain(cluster, tmp_path, **args):
-    """The drain step of the maintenance engine (what the role's drain runs), with the schedule backend."""
+def engine_task(step, cluster, tmp_path, **args):
+    """A step of the maintenance engine (what the role runs: drain, restore), with the schedule backend."""
     ledger = str(tmp_path / "ledger.json")
-    return module_task(
-        "mesos.maintenance.maintenance_drain",
-        cluster,
-        "drain",
-        backend="schedule",
-        run_id="r1",
-        ledger_file=ledger,
-        **args,
-    )
+    module = f"mesos.maintenance.maintenance_{step}"
+    return module_task(module, cluster, step, backend="schedule", run_id="r1", ledger_file=ledger, **args)
+
+
+def maintenance_drain(cluster, tmp_path, **args):
+    return engine_task("drain", cluster, tmp_path, **args)
 
 
 @pytest.mark.parametrize("task", [schedule_task, maintenance_drain])
@@ -179,6 +176,24 @@ def test_what_another_writer_did_during_the_change_is_a_warning(run_tasks, sched
     assert result["warnings"] == [
         "someone else took other.example (10.9.9.9) out of the maintenance schedule meanwhile."
     ], result["warnings"]
+
+
+def test_the_restore_of_a_batch_is_one_schedule_write(run_tasks, sched, tmp_path):
+    theirs = foreign_window(GHOST)
+    set_schedule(sched, theirs)
+    hostnames = [agent["hostname"] for agent in sched.agents[:2]]
+    assert_ok(run_tasks(maintenance_drain(sched, tmp_path, hostname=hostnames, wait=False)).result, changed=True)
+    assert len(get(sched, SCHEDULE)["windows"]) == 2
+    restore = engine_task("restore", sched, tmp_path, hostname=hostnames)
+    for attempt in range(2):
+        sched.reset_log()
+        result = run_tasks(restore).result
+        assert_ok(result, changed=attempt == 0)
+        assert schedule_posts(sched) == 1 - attempt
+        assert [(a["hostname"], a["outcome"]) for a in result["agents"]] == [
+            (host, "restored" if attempt == 0 else "not_filtered") for host in hostnames
+        ]
+        assert get(sched, SCHEDULE) == {"windows": [theirs]}
 
 
 def test_auto_on_mesos_1_0_chooses_schedule_with_a_warning(run_tasks, cluster_factory):

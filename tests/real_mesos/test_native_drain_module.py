@@ -11,13 +11,6 @@ that obeyed SIGTERM, and the executor logs the kill policy the agent passed it.
 
 from __future__ import annotations
 
-import json
-import subprocess
-
-import pytest
-import yaml
-from functional.maintenance_helpers import ANSIBLE_PLAYBOOK, ansible_env, collections_dir
-
 from mesos_sim.waiting import wait_until
 from real_mesos.framework import SleepFramework
 from real_mesos.test_real_tasks import STUBBORN, agent_summary, messages, processes, v1_agent
@@ -25,30 +18,6 @@ from real_mesos.test_real_tasks import STUBBORN, agent_summary, messages, proces
 GRACE_SECONDS = 5
 # Longer than the drain's grace period: the drain's must win (the agent takes the shorter one).
 TASK_GRACE_SECONDS = 30
-
-
-@pytest.fixture(scope="module")
-def run_offer_filter(tmp_path_factory):
-    """`run_offer_filter(mesos, **args)` -> the result of one offer_filter task run by ansible-playbook."""
-    root = tmp_path_factory.mktemp("native-drain")
-    collections = collections_dir(root / "collections")
-    runs = [0]
-
-    def run(mesos, **args) -> dict:
-        runs[0] += 1
-        task = {"name": "offer_filter", "mesos.maintenance.offer_filter": {"master_url": [mesos.url], **args}}
-        playbook = root / f"play-{runs[0]}.yml"
-        playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": [task]}]))
-        results = root / f"results-{runs[0]}.json"
-        env = ansible_env(root, collections, results)
-        command = [ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", str(playbook)]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-        assert results.exists(), done.stdout[-3000:] + done.stderr[-3000:]
-        [result] = json.loads(results.read_text())
-        assert result["_status"] == "ok", json.dumps(result, indent=1)[:4000]
-        return result
-
-    return run
 
 
 def test_drain_honours_the_grace_period_then_absent_reactivates(real_mesos_factory, run_offer_filter):

@@ -1,6 +1,7 @@
 """_schedule (backend=schedule, issue 15) against a real Mesos 1.11.0 master: every call the backend makes
 (state-summary's agent pids, GET and POST /master/maintenance/schedule, /master/maintenance/status, machine/down,
-machine/up), with someone else's window in the schedule, and a lost update repaired. The same scenarios run against
+machine/up), with someone else's window in the schedule, and a lost update repaired; and offer_filter's wait for a
+task to end by itself before down=true marks the machines DOWN. The same scenarios run against
 the simulator in tests/functional/test_schedule_backend.py.
 
 Each agent gets a hostname of its own (agent-1, agent-2, agent-3) so that each is a machine of its own: local mode
@@ -124,3 +125,39 @@ def test_a_lost_update_is_repaired_and_inverse_offers_reported(mesos):
         assert (answer["framework_id"], answer["status"]) == (framework.framework_id, "ACCEPT")
         assert backend.remaining(backend.read().agents.by_id[ids["agent-1"]]) == "1 active"
     client.close()
+
+
+def test_offer_filter_waits_for_the_tasks_then_marks_down_then_brings_up(mesos, run_offer_filter):
+    """offer_filter through ansible-playbook: DRAINING kills nothing, so the wait lasts until the task has ended by
+    itself; only then are the machines marked DOWN. state=absent brings them up and out of the schedule."""
+    master = Master(mesos.url)
+    ids = master.ids()
+    busy, idle = "agent-1", "agent-2"
+    with SleepFramework(mesos.url) as framework:
+        [task] = framework.launch(seconds=8, agent_id=ids[busy])
+        framework.wait_for_state(task, "TASK_RUNNING")
+        args = {"backend": "schedule", "hostname": [busy, idle], "wait": True, "down": True, "wait_sleep": 0.5}
+        result = run_offer_filter(mesos, **args)
+        # It ended as it was meant to (a task on a DOWN machine's agent would end LOST or KILLED).
+        assert framework.tasks[task].state == "TASK_FINISHED", framework.tasks[task].states
+    assert result["changed"] is True
+    assert result["active_tasks"] == {ids[busy]: 0, ids[idle]: 0}
+    assert result["waited"] > 0, result
+    assert result["actions"][-1] == f"marked DOWN {busy} (127.0.0.1), {idle} (127.0.0.1)"
+    assert [w for w in result["warnings"] if w.startswith("down=true")] == [
+        "down=true: 2 machine(s) marked DOWN. Mesos shuts their agents down (whatever still runs there is lost) and "
+        "refuses them until state=absent brings the machines up."
+    ], result["warnings"]
+    status = master.get("/master/maintenance/status")
+    assert sorted(m["hostname"] for m in status["down_machines"]) == [busy, idle], status
+    wait_until(lambda: set(master.ids()) == {"agent-3"}, what="the DOWN machines' agents removed")
+
+    # Again: DOWN already, nothing to do, nothing to warn of.
+    again = run_offer_filter(mesos, **args)
+    assert again["changed"] is False, again
+    assert not [w for w in again.get("warnings", []) if w.startswith("down=true")], again["warnings"]
+
+    up = run_offer_filter(mesos, backend="schedule", hostname=[busy, idle], state="absent")
+    assert up["changed"] is True, up
+    assert master.schedule().get("windows", []) == []
+    assert master.get("/master/maintenance/status") == {}
