@@ -52,6 +52,10 @@ def _attributes(info):
     }
 
 
+class Unreadable(Exception):
+    """A file the role must read before it changes anything, and cannot."""
+
+
 def read(path, new_owner):
     """A file's content and the owner, group and mode to write it with: its own, or new_owner's and 0640."""
     try:
@@ -59,6 +63,13 @@ def read(path, new_owner):
             return {"path": path, "exists": True, "content": handle.read(), **_attributes(os.fstat(handle.fileno()))}
     except FileNotFoundError:
         return {"path": path, "exists": False, "content": "", "mode": NEW_FILE_MODE, **new_owner}
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise Unreadable(
+            f"cannot read {path}: {reason}. The role reads it to keep what it holds and writes it back, so it must be "
+            "a readable UTF-8 text file: fix it, or name another path in the role's variables, and run again. "
+            "Nothing was changed."
+        ) from exc
 
 
 def directory(path, new):
@@ -121,7 +132,14 @@ def unit_environment(text):
 
 
 def main():
-    env_file, flags_dir, dropin, service, modules_json, default_modules_json = sys.argv[1:7]
+    try:
+        discover(*sys.argv[1:7])
+    except Unreadable as exc:
+        sys.exit(f"discover.py: {exc}")
+
+
+def discover(env_file, flags_dir, dropin, service, modules_json, default_modules_json):
+    """Print what is found (the module docstring)."""
     account = service_account(service)
     files = {"env_file": read(env_file, account), "dropin": read(dropin, ROOT)}
     for flag in FLAGS:
