@@ -30,6 +30,7 @@ def libs(tmp_path_factory) -> Path:
     for name, source in {
         "misnamed/libofferfilterallocator-1.0.3-v1-RC5.so": f"{RELEASE}.so",
         "unnamed/liballocator.so": f"{RELEASE}.so",
+        "unnamed-atload/liballocator.so": f"atload/{RELEASE}.so",
     }.items():
         (out / name).parent.mkdir(exist_ok=True)
         shutil.copy(out / source, out / name)
@@ -277,3 +278,71 @@ def test_a_file_that_is_no_module_is_refused_even_with_the_override(preflight, s
     result = task(run, READ)
     assert result["_status"] == "failed"
     assert expected in result["msg"]
+
+
+def test_a_library_with_no_version_in_name_or_record_is_refused(preflight):
+    run = preflight("unnamed-atload/liballocator.so")
+    assert run.rc != 0
+    assert flat(task(run, REFUSE)["msg"]) == (
+        "Cannot tell which Mesos version liballocator.so was built for: its name is not "
+        "libofferfilterallocator-<version>-<build> and the library's record is not stored in the file; set "
+        "offer_filter_allocator_module_mesos_version."
+    )
+
+
+def test_a_master_that_does_not_answer_needs_its_version_stated(preflight):
+    run = preflight(f"{RELEASE}.so", offer_filter_allocator_master_port=1)
+    assert run.rc != 0
+    msg = flat(task(run, REFUSE)["msg"])
+    assert msg.startswith("Cannot ask the master on localhost for its version (http://127.0.0.1:1/version: "), msg
+    assert msg.endswith("); set offer_filter_allocator_mesos_version if it is not running."), msg
+    run = preflight(f"{RELEASE}.so", offer_filter_allocator_master_port=1, offer_filter_allocator_mesos_version="1.0.1")
+    assert run.rc == 0, run.output
+    assert task(run, REFUSE)["_status"] == "ok"
+
+
+# --- the configuration mesos-master would not start with ---------------------------------------------------
+CONFIG = "Refuse a configuration mesos-master would not start with"
+MODULES_DIR = (
+    "mesos-master on localhost is given --modules_dir ({tmp}/default-mesos-master sets modules_dir=/etc/mesos/modules.d); "
+    'adding --modules would make it refuse to start ("Only one of --modules or --modules_dir should be specified"). '
+)
+FOREIGN = (
+    "--modules or --allocator is already set outside the chosen wiring (env_file) on localhost: "
+    "{tmp}/mesos-master/allocator sets allocator=HierarchicalDRF. Choose that wiring with offer_filter_allocator_wiring, "
+    "or remove the other setting. "
+)
+INLINE = "--modules is given as inline JSON ({tmp}/default-mesos-master); the role merges into a manifest file only. "
+NOT_A_MANIFEST = '{tmp}/modules.json is not a modules manifest ({{"libraries": [...]}}). '
+NOT_JSON = "{tmp}/modules.json is not JSON: Expecting value: line 1 column 16 (char 15). "
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"default-mesos-master": "MESOS_MODULES_DIR=/etc/mesos/modules.d\n"}, MODULES_DIR),
+        ({"mesos-master/allocator": "HierarchicalDRF\n"}, FOREIGN),
+        ({"default-mesos-master": "MESOS_MODULES='{\"libraries\": []}'\n"}, INLINE),
+        ({"modules.json": '["/usr/lib/libauth.so"]\n'}, NOT_A_MANIFEST),
+        ({"modules.json": '{"libraries": "/usr/lib/libauth.so"}\n'}, NOT_A_MANIFEST),
+        ({"modules.json": '{"libraries": [}\n'}, NOT_JSON),
+        (
+            {
+                "default-mesos-master": "MESOS_MODULES_DIR=/etc/mesos/modules.d\nMESOS_MODULES='{\"libraries\": []}'\n",
+                "mesos-master/allocator": "HierarchicalDRF\n",
+                "modules.json": '{"libraries": [}\n',
+            },
+            MODULES_DIR + FOREIGN + INLINE + NOT_JSON,
+        ),
+    ],
+    ids=["modules_dir", "another wiring", "inline JSON", "not a manifest", "libraries not a list", "not JSON", "all"],
+)
+def test_a_configuration_mesos_master_would_not_start_with_is_refused(preflight, tmp_path, files, expected):
+    for name, content in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(content)
+    run = preflight(f"{RELEASE}.so")
+    assert run.rc != 0
+    assert task(run, CONFIG)["msg"] == (expected + "Nothing was changed.").format(tmp=tmp_path), run.output
+    for name, content in files.items():
+        assert (tmp_path / name).read_text() == content
