@@ -112,6 +112,10 @@ class MasterApp:
 
     # --- entry --------------------------------------------------------------------------
     def dispatch(self, request: Request) -> Response:
+        if not self.me.alive:
+            # A killed master answers nothing, not even on a keep-alive connection its server has not closed yet:
+            # answering there as a standby (build 0afdd8b lists an empty filter list) is what no real Mesos does.
+            raise Drop()
         self.cluster.log_request(self.index, request)
         fault = self.cluster.faults.take(self.index, request.path)
         if fault is not None:

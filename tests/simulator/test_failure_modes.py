@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import http.client
 import json
 import socket
 import subprocess
@@ -63,6 +64,28 @@ def test_killed_master_refuses_connections_and_comes_back_as_standby(cluster):
     assert requests.get(cluster.urls[old] + "/health").status_code == 200
     assert cluster.leader_index != old
     assert requests.get(cluster.urls[old] + "/metrics/snapshot").json()["master/elected"] == 0.0
+
+
+def test_a_killed_master_answers_nothing_on_a_connection_still_open(cluster_factory):
+    """A killed process answers nothing. The simulator's server takes a moment to close its keep-alive
+    connections; a request there must not get a standby's answer: build 0afdd8b lists an empty filter list, and a
+    hold that read the agents from the leader and the filters from the dying master saw every filter "lost" on a
+    leader that had not changed (CI at 84beae0)."""
+    cluster = cluster_factory(masters=3, agents=1, build="0afdd8b")
+    agent = cluster.agent_ids[0]
+    index = cluster.leader_index
+    host, port = cluster.urls[index].rsplit("/", 1)[1].rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        connection.request("POST", "/allocator/filters", body=json.dumps({"agentId": agent}))
+        added = connection.getresponse()
+        assert (added.status, json.loads(added.read())["filters"][0]["agentId"]) == (200, agent)
+        cluster.state.master_down(index)  # killed; its server has not closed this connection yet
+        connection.request("GET", "/allocator/filters")
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+            connection.getresponse()
+    finally:
+        connection.close()
 
 
 def test_a_killed_masters_port_goes_to_nobody_else_until_its_cluster_stops(cluster_factory):
